@@ -1,0 +1,10 @@
+"""Hypothesis conformance suites: how far is an MLflow-compatible server from MLflow 3.17.2?
+
+Never imports ``fakeflow``: the suites carry their own reference model (``conformance.model``).
+"""
+
+from .runner import RunReport, SuiteResult, run, run_suite, select_suites
+from .transport import HttpTarget, WsgiTarget, make_target
+
+__all__ = ["HttpTarget", "RunReport", "SuiteResult", "WsgiTarget", "make_target", "run",
+           "run_suite", "select_suites"]

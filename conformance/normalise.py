@@ -1,0 +1,119 @@
+"""Normalisers: what may legitimately differ between two correct servers is erased here, per
+operation, so that comparisons (model vs target, target vs target) see only semantics.
+
+Erased: ids (mapped to symbols), server-clock timestamps, the order of lists MLflow does not
+order (tags, params, latest metrics of a run; experiment tags), and database error text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from .refs import IdMap
+from .transport import Reply
+
+ID_KEYS = {"experiment_id", "run_id", "run_uuid", "experiment_ids"}
+SERVER_TIMESTAMPS = {"creation_time", "last_update_time"}
+UNORDERED_LISTS = {"tags", "params"}  # lists of {key, value}, ordered by insertion only
+_SQL_NOISE = re.compile(r"\s*\(sqlite3\.|\s*\(psycopg|\s*\(pymysql|\s*\(MySQLdb|\[SQL: ", re.S)
+
+Normaliser = Callable[[Any, IdMap], Any]
+
+
+def _walk(obj: Any, ids: IdMap, key: str | None = None) -> Any:
+    if isinstance(obj, dict):
+        out = {k: _walk(v, ids, k) for k, v in obj.items()}
+        for k in SERVER_TIMESTAMPS & out.keys():
+            out[k] = "<server-time>"
+        if key == "data" and isinstance(out.get("metrics"), list):
+            out["metrics"] = sorted(out["metrics"], key=lambda m: str(m.get("key")))
+        return out
+    if isinstance(obj, list):
+        items = [_walk(v, ids, key) for v in obj]
+        if key in UNORDERED_LISTS and all(isinstance(i, dict) for i in items):
+            items = sorted(items, key=lambda i: (str(i.get("key")), str(i.get("value"))))
+        return items
+    if isinstance(obj, str):
+        if key in ID_KEYS:
+            symbol = ids.symbol_for(obj)
+            if symbol:
+                return f"<{symbol}>"
+        return ids.symbolise_text(obj)
+    return obj
+
+
+def _error_message(message: str) -> str:
+    """Integrity errors carry the database's own text after the MLflow sentence; drop it."""
+    match = _SQL_NOISE.search(message)
+    if match:
+        return message[: match.start()].rstrip() + " <database text>"
+    return message
+
+
+def generic(body: Any, ids: IdMap) -> Any:
+    out = _walk(body, ids)
+    if isinstance(out, dict) and "error_code" in out and isinstance(out.get("message"), str):
+        out["message"] = _error_message(out["message"])
+    return out
+
+
+def paged(body: Any, ids: IdMap) -> Any:
+    """Order of paged lists (history; searches with order_by + tie-breakers) is defined by
+    MLflow, so it is kept. Page tokens are opaque (the suites follow them), so only their
+    presence is compared."""
+    out = generic(body, ids)
+    if isinstance(out, dict) and "next_page_token" in out:
+        out["next_page_token"] = "<token>"
+    return out
+
+
+# The one place that says how each operation's answers are compared.
+NORMALISERS: dict[str, Normaliser] = {
+    "get_metric_history": paged,
+    "search_runs": paged,
+    "search_experiments": paged,
+}
+
+
+def normalise(op: str, reply: Reply, ids: IdMap) -> dict[str, Any]:
+    """A comparable view of one answer: status, and the body (or its kind, if not JSON)."""
+    body = reply.json
+    if body is None and reply.text:
+        kind = reply.content_type.split(";")[0].strip() or "unknown"
+        return {"status": reply.status, "body": f"<non-JSON {kind} body>"}
+    return {"status": reply.status, "body": NORMALISERS.get(op, generic)(body, ids)}
+
+
+def diff(expected: Any, actual: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Leaf-level differences as (json-path, expected, actual)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for k in list(expected) + [k for k in actual if k not in expected]:
+            out += diff(expected.get(k, _MISSING), actual.get(k, _MISSING), f"{path}.{k}")
+        return out
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        out = []
+        for i, (a, b) in enumerate(zip(expected, actual)):
+            out += diff(a, b, f"{path}[{i}]")
+        return out
+    if expected == actual and type(expected) is type(actual) or (
+        isinstance(expected, (int, float)) and isinstance(actual, (int, float))
+        and not isinstance(expected, bool) and not isinstance(actual, bool) and expected == actual
+    ):
+        return []
+    return [(path or ".", expected, actual)]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Missing)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+_MISSING = _Missing()

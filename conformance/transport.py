@@ -1,0 +1,171 @@
+"""How the suites reach a server: over HTTP (``requests``) or in-process (any WSGI callable).
+
+Both transports speak in terms of a path *below* the MLflow API root (``experiments/create``),
+so a vendor path prefix or an auth header is configured once, here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+from urllib.parse import urlencode
+
+import requests
+
+API_ROOT = "/api/2.0/mlflow/"
+
+
+@dataclass
+class Reply:
+    """One HTTP answer, decoded once."""
+
+    status: int
+    content_type: str
+    text: str
+
+    @property
+    def json(self) -> Any:
+        """The parsed body, or ``None`` when the body is not JSON (HTML error pages, empty)."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
+@dataclass
+class SentRequest:
+    """A request exactly as sent to one target (for curl rendering and reports)."""
+
+    method: str
+    url: str
+    body: Any | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Target(Protocol):
+    """Something the suites can send MLflow REST requests to."""
+
+    name: str
+
+    def send(self, method: str, path: str, *, body: Any | None = None,
+             query: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None) -> tuple[SentRequest, Reply]: ...
+
+    def close(self) -> None: ...
+
+
+def _query_string(query: Mapping[str, Any] | None) -> str:
+    if not query:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    for key, value in query.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values:
+            pairs.append((key, item if isinstance(item, str) else json.dumps(item)))
+    return "?" + urlencode(pairs)
+
+
+def _encode(body: Any | None, headers: Mapping[str, str] | None) -> tuple[bytes | None, dict[str, str]]:
+    out = dict(headers or {})
+    if body is None:
+        return None, out
+    if isinstance(body, bytes):
+        return body, out
+    out.setdefault("Content-Type", "application/json")
+    return json.dumps(body).encode(), out
+
+
+class _Base:
+    def __init__(self, name: str, prefix: str = "", auth_header: str | None = None) -> None:
+        self.name = name
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.auth: dict[str, str] = {}
+        if auth_header:
+            key, _, value = auth_header.partition(":")
+            self.auth[key.strip()] = value.strip()
+
+    def path_for(self, path: str) -> str:
+        if path.startswith("/"):
+            return self.prefix + path
+        return self.prefix + API_ROOT + path
+
+
+class HttpTarget(_Base):
+    """A server at a URL; ``prefix`` is where the vendor mounts MLflow (e.g. ``/mlflow``)."""
+
+    def __init__(self, url: str, prefix: str = "", auth_header: str | None = None,
+                 timeout: float = 30.0) -> None:
+        super().__init__(url, prefix, auth_header)
+        self.base = url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def send(self, method: str, path: str, *, body: Any | None = None,
+             query: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None) -> tuple[SentRequest, Reply]:
+        url = self.base + self.path_for(path) + _query_string(query)
+        data, hdrs = _encode(body, headers)
+        hdrs = {**self.auth, **hdrs}
+        resp = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout)
+        reply = Reply(resp.status_code, resp.headers.get("Content-Type", ""), resp.text)
+        return SentRequest(method, url, body, hdrs), reply
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class WsgiTarget(_Base):
+    """An in-process WSGI application, driven through ``werkzeug.test.Client``."""
+
+    def __init__(self, app: Callable[..., Any], name: str = "wsgi", prefix: str = "",
+                 auth_header: str | None = None) -> None:
+        from werkzeug.test import Client
+
+        super().__init__(name, prefix, auth_header)
+        self.app = app
+        self.client = Client(app)
+
+    def send(self, method: str, path: str, *, body: Any | None = None,
+             query: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None) -> tuple[SentRequest, Reply]:
+        full = self.path_for(path) + _query_string(query)
+        data, hdrs = _encode(body, headers)
+        hdrs = {**self.auth, **hdrs}
+        resp = self.client.open(full, method=method, data=data, headers=hdrs)
+        try:
+            text = resp.get_data(as_text=True)
+        finally:
+            resp.close()
+        reply = Reply(resp.status_code, resp.headers.get("Content-Type", ""), text)
+        return SentRequest(method, "http://localhost" + full, body, hdrs), reply
+
+    def close(self) -> None:
+        close = getattr(self.app, "close", None)
+        if callable(close):
+            close()
+
+
+def load_wsgi_app(spec: str) -> Callable[..., Any]:
+    """``module:attr`` -> the WSGI app; a callable attribute that is not an app is called once.
+
+    ``fakeflow:create_app`` therefore yields a fresh app; ``mypkg.wsgi:app`` the object itself.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"WSGI target must be 'module:attr', got {spec!r}")
+    obj = getattr(importlib.import_module(module_name), attr)
+    if isinstance(obj, type) or (callable(obj) and getattr(obj, "__name__", "").startswith(("create", "make"))):
+        obj = obj()
+    return obj
+
+
+def make_target(spec: str, prefix: str = "", auth_header: str | None = None) -> Target:
+    """Build a target from a CLI string: ``http(s)://…`` or ``wsgi:module:attr``."""
+    if spec.startswith("wsgi:"):
+        inner = spec[len("wsgi:"):]
+        return WsgiTarget(load_wsgi_app(inner), name=spec, prefix=prefix, auth_header=auth_header)
+    if spec.startswith(("http://", "https://")):
+        return HttpTarget(spec, prefix=prefix, auth_header=auth_header)
+    raise ValueError(f"target must be an http(s) URL or wsgi:module:attr, got {spec!r}")

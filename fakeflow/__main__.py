@@ -1,0 +1,3 @@
+from fakeflow.cli import main
+
+raise SystemExit(main())

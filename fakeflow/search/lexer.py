@@ -1,0 +1,290 @@
+"""Tokenizer and grouper for MLflow's SQL-like filter and order_by strings.
+
+MLflow parses these strings with a general SQL lexer and then inspects the grouped tokens, so
+its error messages quote whatever that lexer produced ("Invalid clause(s) in filter string:
+'OR'"). This module reproduces the lexing and grouping for the subset of SQL that can appear
+in a search filter, so that the same inputs split into the same pieces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    WS = "whitespace"
+    NAME = "name"  # a bare or quoted name that will become (part of) an identifier
+    BUILTIN = "builtin"  # names such as `timestamp` that SQL treats as a type/builtin
+    KEYWORD = "keyword"
+    STRING = "string"  # '...'
+    SYMBOL = "symbol"  # "..." (a quoted name in SQL; MLflow also accepts it as a value)
+    INT = "int"
+    FLOAT = "float"
+    HEX = "hex"
+    COMPARISON = "comparison"
+    PUNCT = "punct"
+    OTHER = "other"
+    # Grouped kinds
+    IDENTIFIER = "identifier"
+    PAREN = "paren"
+    FUNCTION = "function"
+    COMPARE = "compare"  # a grouped comparison: parts = [left, operator, right] or [left, op]
+    LIST = "list"  # comma-separated group (never valid in a filter)
+
+
+@dataclass
+class Tok:
+    kind: Kind
+    text: str
+    parts: tuple["Tok", ...] = ()
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper()
+
+    def is_keyword(self, *words: str) -> bool:
+        return self.kind is Kind.KEYWORD and self.upper in words
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_LETTER = "A-Za-zÀ-Üà-ü"
+
+# Keywords that are not names. Bare words outside this set lex as names; only the words that
+# matter for filter/order_by strings (and common SQL statement words) are listed.
+_KEYWORDS = frozenset(
+    """AND OR NOT IS NULL IN AS FROM CASE VALUES USING SELECT WHERE INSERT UPDATE DELETE
+    CREATE DROP ALTER TABLE BY ORDER GROUP HAVING LIMIT OFFSET JOIN ON UNION ALL DISTINCT
+    BETWEEN EXISTS TRUE FALSE THEN ELSE END WHEN WITH INTO SET ANY SOME ASC DESC LIKE ILIKE
+    ESCAPE""".split()
+)
+_BUILTINS = frozenset("TIMESTAMP DATE TIME INT INTEGER FLOAT TEXT VARCHAR CHAR BOOLEAN".split())
+
+_RULES: list[tuple[re.Pattern[str], Kind | None]] = [
+    (re.compile(r"(--|# ).*?(\r\n|\r|\n|$)"), Kind.OTHER),
+    (re.compile(r"\s+"), Kind.WS),
+    (re.compile(r":=|::"), Kind.OTHER),
+    (re.compile(r"\*"), Kind.OTHER),
+    (re.compile(r"`(``|[^`])*`"), Kind.NAME),
+    (re.compile(r"(CASE|IN|VALUES|USING|FROM|AS)\b", re.I), Kind.KEYWORD),
+    (re.compile(rf"[{_LETTER}]\w*(?=\s*\.(?!\d))"), Kind.NAME),
+    (re.compile(rf"[{_LETTER}]\w*(?=\()"), Kind.NAME),
+    (re.compile(r"-?0x[\dA-F]+", re.I), Kind.HEX),
+    (re.compile(r"-?\d+(\.\d+)?E-?\d+", re.I), Kind.FLOAT),
+    (re.compile(rf"(?![_{_LETTER}])-?(\d+(\.\d*)|\.\d+)(?![_{_LETTER}])"), Kind.FLOAT),
+    (re.compile(rf"(?![_{_LETTER}])-?\d+(?![_{_LETTER}])"), Kind.INT),
+    (re.compile(r"'(''|\\'|[^'])*'"), Kind.STRING),
+    (re.compile(r'"(""|\\"|[^"])*"'), Kind.SYMBOL),
+    (re.compile(r'(""|".*?[^\\]")'), Kind.SYMBOL),
+    (re.compile(r"NOT\s+NULL\b", re.I), Kind.KEYWORD),
+    (re.compile(r"(ASC|DESC)\b", re.I), Kind.KEYWORD),
+    (re.compile(r"(NOT\s+)?(LIKE|ILIKE|RLIKE)\b", re.I), Kind.COMPARISON),
+    (re.compile(r"\w[$#\w]*"), None),  # keyword or name, decided by lookup
+    (re.compile(r"[;:()\[\],.]"), Kind.PUNCT),
+    (re.compile(r"[<>=~!]+"), Kind.COMPARISON),
+    (re.compile(r"[+/@#%^&|-]+"), Kind.OTHER),
+]
+
+
+def lex(text: str) -> list[Tok]:
+    """Split ``text`` into flat tokens; never fails (unknown characters become OTHER)."""
+    tokens: list[Tok] = []
+    pos = 0
+    while pos < len(text):
+        for pattern, kind in _RULES:
+            match = pattern.match(text, pos)
+            if match and match.end() > pos:
+                word = match.group()
+                if kind is None:
+                    if word.upper() in _KEYWORDS:
+                        kind = Kind.KEYWORD
+                    elif word.upper() in _BUILTINS:
+                        kind = Kind.BUILTIN
+                    else:
+                        kind = Kind.NAME
+                tokens.append(Tok(kind, word))
+                pos = match.end()
+                break
+        else:
+            tokens.append(Tok(Kind.OTHER, text[pos]))
+            pos += 1
+    return tokens
+
+
+def split_statements(tokens: list[Tok]) -> list[list[Tok]]:
+    """Statements end after each ';'; a whitespace-only tail belongs to the last one."""
+    statements: list[list[Tok]] = [[]]
+    for tok in tokens:
+        if statements[-1] and statements[-1][-1].text == ";" and tok.kind is not Kind.WS:
+            statements.append([])
+        statements[-1].append(tok)
+    return statements
+
+
+def _join(kind: Kind, parts: list[Tok]) -> Tok:
+    return Tok(kind, "".join(p.text for p in parts), tuple(parts))
+
+
+def _group_parens(tokens: list[Tok]) -> list[Tok]:
+    out: list[Tok] = []
+    stack: list[int] = []
+    for tok in tokens:
+        out.append(tok)
+        if tok.kind is Kind.PUNCT and tok.text == "(":
+            stack.append(len(out) - 1)
+        elif tok.kind is Kind.PUNCT and tok.text == ")" and stack:
+            start = stack.pop()
+            group = _join(Kind.PAREN, out[start:])
+            del out[start:]
+            out.append(group)
+    return out
+
+
+def _group_functions(tokens: list[Tok]) -> list[Tok]:
+    out: list[Tok] = []
+    for tok in tokens:
+        if tok.kind is Kind.PAREN and out and out[-1].kind is Kind.NAME and not out[-1].text.startswith("`"):
+            out[-1] = _join(Kind.FUNCTION, [out[-1], tok])
+        else:
+            out.append(tok)
+    return out
+
+
+def _next_solid(tokens: list[Tok], index: int) -> int | None:
+    for i in range(index, len(tokens)):
+        if tokens[i].kind is not Kind.WS:
+            return i
+    return None
+
+
+def _group_identifiers(tokens: list[Tok]) -> list[Tok]:
+    """Dotted names (``tags."a.b"``, ``metrics.`x` ``) and lone names become identifiers."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.kind in (Kind.NAME, Kind.SYMBOL):
+            parts = [tok]
+            j = i + 1
+            while True:
+                dot = _next_solid(tokens, j)
+                if dot is None or tokens[dot].text != ".":
+                    break
+                after = _next_solid(tokens, dot + 1)
+                nxt = tokens[after] if after is not None else None
+                if nxt is not None and nxt.kind in (Kind.NAME, Kind.SYMBOL, Kind.STRING, Kind.FUNCTION):
+                    parts.extend(tokens[j : after + 1])
+                    j = after + 1
+                else:
+                    parts.extend(tokens[j : dot + 1])
+                    j = dot + 1
+                    break
+            out.append(_join(Kind.IDENTIFIER, parts))
+            i = j
+        else:
+            out.append(tok)
+            i += 1
+    return out
+
+
+_OPERANDS = (
+    Kind.IDENTIFIER,
+    Kind.PAREN,
+    Kind.FUNCTION,
+    Kind.STRING,
+    Kind.SYMBOL,
+    Kind.INT,
+    Kind.FLOAT,
+    Kind.NAME,
+)
+
+
+def _is_operand(tok: Tok) -> bool:
+    return tok.kind in _OPERANDS or tok.is_keyword("NULL")
+
+
+def _group_comparisons(tokens: list[Tok]) -> list[Tok]:
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        if out[i].kind is Kind.COMPARISON:
+            left = next((k for k in range(i - 1, -1, -1) if out[k].kind is not Kind.WS), None)
+            right = _next_solid(out, i + 1)
+            if left is not None and right is not None and _is_operand(out[left]) and _is_operand(out[right]):
+                parts = out[left : right + 1]
+                out[left : right + 1] = [
+                    Tok(Kind.COMPARE, "".join(p.text for p in parts), (out[left], out[i], out[right]))
+                ]
+                i = left + 1
+                continue
+        i += 1
+    return out
+
+
+def _group_lists(tokens: list[Tok]) -> list[Tok]:
+    """Top-level commas glue their neighbours into one (invalid) list token."""
+    commas = [i for i, t in enumerate(tokens) if t.kind is Kind.PUNCT and t.text == ","]
+    if not commas:
+        return tokens
+    solid = [i for i, t in enumerate(tokens) if t.kind is not Kind.WS]
+    start = max([i for i in solid if i < commas[0]], default=commas[0])
+    end = min([i for i in solid if i > commas[-1]], default=commas[-1])
+    return tokens[:start] + [_join(Kind.LIST, tokens[start : end + 1])] + tokens[end + 1 :]
+
+
+def group(tokens: list[Tok]) -> list[Tok]:
+    """Group a flat statement the way the SQL lexer's grouping passes would."""
+    grouped = _group_parens(tokens)
+    grouped = _group_functions(grouped)
+    grouped = _group_identifiers(grouped)
+    grouped = _group_comparisons(grouped)
+    return _group_lists(grouped)
+
+
+def join_special_comparisons(tokens: list[Tok]) -> list[Tok]:
+    """Fold ``x IN (...)``, ``x NOT IN (...)``, ``x IS NULL``, ``x IS NOT NULL`` into comparisons.
+
+    Mirrors MLflow's scan: it looks at an identifier plus the next two (or three) non-blank
+    tokens, and tokens it examined without a match are passed through unchanged.
+    """
+    solid = [t for t in tokens if t.kind is not Kind.WS]
+    out: list[Tok] = []
+    i = 0
+    n = len(solid)
+    while i < n:
+        first = solid[i]
+        if n - i < 3:
+            out.extend(solid[i:])
+            break
+        if first.kind is not Kind.IDENTIFIER:
+            out.append(first)
+            i += 1
+            continue
+        second, third = solid[i + 1], solid[i + 2]
+        if second.is_keyword("IN") and third.kind is Kind.PAREN:
+            out.append(Tok(Kind.COMPARE, f"{first} {second} {third}", (first, second, third)))
+            i += 3
+            continue
+        if second.is_keyword("IS") and third.is_keyword("NULL"):
+            out.append(Tok(Kind.COMPARE, f"{first} IS NULL", (first, Tok(Kind.KEYWORD, "IS NULL"))))
+            i += 3
+            continue
+        if second.is_keyword("IS") and third.kind is Kind.KEYWORD and third.upper == "NOT NULL":
+            out.append(Tok(Kind.COMPARE, f"{first} IS NOT NULL", (first, Tok(Kind.KEYWORD, "IS NOT NULL"))))
+            i += 3
+            continue
+        if i + 3 >= n:
+            out.extend(solid[i : i + 3])
+            break
+        fourth = solid[i + 3]
+        if second.is_keyword("NOT") and third.is_keyword("IN") and fourth.kind is Kind.PAREN:
+            out.append(
+                Tok(Kind.COMPARE, f"{first} NOT IN {fourth}", (first, Tok(Kind.KEYWORD, "NOT IN"), fourth))
+            )
+        else:
+            out.extend(solid[i : i + 4])
+        i += 4
+    return out

@@ -1,0 +1,222 @@
+"""SearchRuns: lifecycle view, filter, order_by and paging over in-memory runs.
+
+Semantics follow MLflow's SQL store (the server's behaviour), not its in-Python file store:
+every comparison needs the key to exist, metrics use the latest value with NaN matching only
+``!=``, ``run_name`` filters read the ``mlflow.runName`` tag, and missing sort values go last.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Sequence
+
+from fakeflow.search.compare import compare
+from fakeflow.search.filter import (
+    ATTRIBUTE,
+    DATASET,
+    METRIC,
+    PARAM,
+    TAG,
+    Clause,
+    Grammar,
+    OrderKey,
+    parse_filter,
+    parse_order_by,
+    set_repr,
+)
+from fakeflow.search.paging import decode_offset_token, page_slice, validate_max_results
+from fakeflow.search.views import lifecycle_stages
+from fakeflow.state.entities import Run
+from fakeflow.state.errors import INTERNAL_ERROR, MlflowError, invalid
+
+RUN_NAME_TAG = "mlflow.runName"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+DEFAULT_MAX_RESULTS = 1000
+
+_SEARCHABLE = ("artifact_uri", "end_time", "run_id", "run_name", "start_time", "status", "user_id")
+_ALIASES = {"created": "start_time", "Created": "start_time", "run name": "run_name",
+            "Run name": "run_name", "Run Name": "run_name"}
+
+RUN_GRAMMAR = Grammar(
+    entity_aliases={
+        "metric": METRIC, "metrics": METRIC,
+        "parameter": PARAM, "parameters": PARAM, "param": PARAM, "params": PARAM,
+        "tag": TAG, "tags": TAG,
+        "attribute": ATTRIBUTE, "attributes": ATTRIBUTE, "attr": ATTRIBUTE, "run": ATTRIBUTE,
+        "dataset": DATASET, "datasets": DATASET,
+    },
+    unknown_entity=lambda e: (
+        f"Invalid entity type '{e}'. Valid values are "
+        "['metric', 'parameter', 'tag', 'attribute', 'dataset']"
+    ),
+    trim_entity_backticks=True,
+    attribute_keys=_SEARCHABLE + ("created", "Created", "run name", "Run name", "Run Name"),
+    order_by_attribute_keys=_SEARCHABLE + ("created", "Created"),
+    numeric_attributes=frozenset({"start_time", "end_time", "created", "Created"}),
+    list_attributes=("run_id",),
+    dataset_keys=("name", "digest", "context"),
+)
+
+# Comparator sets, in the order their error messages print them.
+METRIC_OPS = (">", ">=", "!=", "=", "<", "<=")
+PARAM_OPS = ("!=", "=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL")
+TAG_OPS = PARAM_OPS
+STRING_ATTR_OPS = ("!=", "=", "LIKE", "ILIKE", "IN", "NOT IN")
+DATASET_OPS = STRING_ATTR_OPS
+_NUMERIC_KEYS = frozenset({"start_time", "end_time"})
+
+
+def canonical_key(key: str) -> str:
+    return _ALIASES.get(key, key)
+
+
+def _check_comparator(clause: Clause) -> str:
+    """Upper-cased comparator, or MLflow's error (message quirks, e.g. missing quotes, kept)."""
+    op = clause.comparator.upper()
+    entity, key = clause.entity, canonical_key(clause.key)
+    if entity == ATTRIBUTE and key not in _NUMERIC_KEYS:
+        if op not in STRING_ATTR_OPS:
+            raise invalid(f"Invalid comparator '{op}' not one of '{set_repr(STRING_ATTR_OPS)}'")
+    elif entity == ATTRIBUTE:
+        if op not in METRIC_OPS:
+            raise invalid(f"Invalid comparator '{op}' not one of '{set_repr(STRING_ATTR_OPS)}")
+    elif entity == METRIC:
+        if op not in METRIC_OPS:
+            raise invalid(f"Invalid comparator '{op}' not one of '{set_repr(METRIC_OPS)}")
+    elif entity == PARAM:
+        if op not in PARAM_OPS:
+            raise invalid(f"Invalid comparator '{op}' not one of '{set_repr(PARAM_OPS)}'")
+    elif entity == TAG:
+        if op not in TAG_OPS:
+            raise invalid(f"Invalid comparator '{op}' not one of '{set_repr(TAG_OPS)}")
+    elif entity == DATASET:
+        if op not in DATASET_OPS:
+            raise invalid(f"Invalid comparator '{op}' not one of '{set_repr(DATASET_OPS)}")
+    return op
+
+
+def _attribute(run: Run, key: str) -> Any:
+    if key == "run_name":
+        return run.tags.get(RUN_NAME_TAG)
+    return getattr(run, key)
+
+
+def _matcher(clause: Clause) -> Callable[[Run], bool]:
+    op = _check_comparator(clause)
+    key, value = canonical_key(clause.key), clause.value
+    if op in ("IS NULL", "IS NOT NULL"):
+        source = (lambda r: r.params) if clause.entity == PARAM else (lambda r: r.tags)
+        present = op == "IS NOT NULL"
+        return lambda run: (key in source(run)) is present
+    if clause.entity == METRIC:
+        target = float(value)  # type: ignore[arg-type]
+
+        def metric(run: Run) -> bool:
+            history = run.metrics.get(key)
+            point = history.latest if history is not None else None
+            if point is None:
+                return False
+            if math.isnan(point.value):
+                return op == "!="
+            return compare(point.value, op, target)
+
+        return metric
+    if clause.entity == PARAM:
+        return lambda run: compare(run.params.get(key), op, value)
+    if clause.entity == TAG:
+        return lambda run: compare(run.tags.get(key), op, value)
+    if clause.entity == DATASET:
+        if key == "context":
+            return lambda run: any(
+                compare(d.tags.get(DATASET_CONTEXT_TAG), op, value) for d in run.dataset_inputs
+            )
+        return lambda run: any(compare(getattr(d.dataset, key), op, value) for d in run.dataset_inputs)
+    return lambda run: compare(_attribute(run, key), op, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ordering
+
+
+def _order_keys(order_by: Sequence[str] | None) -> list[OrderKey]:
+    keys: list[OrderKey] = []
+    seen: set[tuple[str, str]] = set()
+    for text in order_by or ():
+        parsed = parse_order_by(RUN_GRAMMAR, text)
+        key = OrderKey(parsed.entity, canonical_key(parsed.key), parsed.ascending)
+        if key.entity not in (ATTRIBUTE, METRIC, TAG, PARAM):
+            raise invalid(f"Invalid identifier type '{key.entity}'")
+        if (key.entity, key.key) in seen:
+            # MLflow raises without an error code here, which the server reports as a 500.
+            raise MlflowError(
+                f"`order_by` contains duplicate fields: {list(order_by or ())!r}", INTERNAL_ERROR
+            )
+        seen.add((key.entity, key.key))
+        keys.append(key)
+    if (ATTRIBUTE, "start_time") not in seen:
+        keys.append(OrderKey(ATTRIBUTE, "start_time", False))
+    keys.append(OrderKey(ATTRIBUTE, "run_id", True))
+    return keys
+
+
+def _sort_value(run: Run, key: OrderKey) -> tuple[int, Any]:
+    """(rank, value): rank 0 = present, 1 = NaN metric, 2 = missing; rank always ascends."""
+    if key.entity == METRIC:
+        history = run.metrics.get(key.key)
+        point = history.latest if history is not None else None
+        if point is None:
+            return 2, None
+        if math.isnan(point.value):
+            return 1, None
+        return 0, point.value
+    if key.entity == PARAM:
+        value = run.params.get(key.key)
+    elif key.entity == TAG:
+        value = run.tags.get(key.key)
+    else:
+        value = getattr(run, key.key)
+    return (2, None) if value is None else (0, value)
+
+
+def sort_runs(runs: list[Run], keys: list[OrderKey]) -> list[Run]:
+    ordered = list(runs)
+    # Stable sorts from the least significant key: within each key, present values sort in the
+    # requested direction and the rank (present < NaN < missing) always ascends.
+    for key in reversed(keys):
+        ranked = [(_sort_value(run, key), run) for run in ordered]
+        present = [item for item in ranked if item[0][0] == 0]
+        present.sort(key=lambda item: item[0][1], reverse=not key.ascending)
+        rest = sorted((item for item in ranked if item[0][0] != 0), key=lambda item: item[0][0])
+        ordered = [run for _, run in present] + [run for _, run in rest]
+    return ordered
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def search_runs(
+    runs: Iterable[Run],
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+    page_token: str | None,
+    run_view_type: str | int | None,
+) -> tuple[list[Run], str | None]:
+    """One page of matching runs and the next page token (None when nothing follows).
+
+    Validation happens in MLflow's order: max_results, filter syntax, order_by, filter
+    comparators, page token. ``max_results=None`` means the protocol default (1000).
+    """
+    if max_results is None:
+        max_results = DEFAULT_MAX_RESULTS
+    validate_max_results(max_results)
+    clauses = parse_filter(RUN_GRAMMAR, filter_string)
+    keys = _order_keys(order_by)
+    matchers = [_matcher(c) for c in clauses]
+    offset = decode_offset_token(page_token)
+    stages = lifecycle_stages(run_view_type)
+    selected = [
+        run for run in runs if run.lifecycle_stage in stages and all(m(run) for m in matchers)
+    ]
+    return page_slice(sort_runs(selected, keys), offset, max_results)

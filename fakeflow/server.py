@@ -1,0 +1,69 @@
+"""Serve a fakeflow app over loopback HTTP on a background thread."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: a test suite makes thousands of requests."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class ThreadedServer:
+    """``with ThreadedServer() as server: requests.get(server.url + "/health")``.
+
+    Binds 127.0.0.1 by default; port 0 picks a free port. ``start()`` returns once the socket is
+    listening and raises ``OSError`` at once if it cannot bind.
+    """
+
+    def __init__(self, app: Callable | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        if app is None:
+            from fakeflow.web.app import create_app
+
+            app = create_app()
+        self.app = app
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("server is not running")
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "ThreadedServer":
+        if self._server is not None:
+            return self
+        server = make_server(self.host, self.port, self.app, threaded=True,
+                             request_handler=_QuietHandler)
+        server.daemon_threads = True
+        self._server = server
+        self.port = server.socket.getsockname()[1]
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"fakeflow:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "ThreadedServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

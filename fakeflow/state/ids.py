@@ -1,0 +1,51 @@
+"""Clocks, ids and random names — injectable and seedable so tests and snapshots are repeatable."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+_ADJECTIVES = (
+    "amber agile bold brave bright brisk calm caring clever cool crisp curious daring eager "
+    "fancy fearless gentle glad golden graceful happy hardy honest humble jolly keen kind lively "
+    "loyal lucky merry mighty modest neat nimble noble polite proud quick quiet rare rosy "
+    "shiny silent smart snappy sunny swift tidy tough upbeat vivid warm wise witty zesty"
+).split()
+_ANIMALS = (
+    "ant ape bat bear bee bird boar carp cat colt crab crow deer dog dove duck eel elk "
+    "finch fish foal fox frog gnat goat goose gull hare hawk hen heron horse jay koala lamb "
+    "lark lion loon lynx mole moth mouse mule newt owl ox panda perch pig pony pug ram rat "
+    "robin seal shark sheep slug snail squid stork swan toad trout wasp whale wolf worm yak"
+).split()
+
+
+class Clock:
+    """Milliseconds since the epoch; replace ``now_ms`` to freeze or script time."""
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+
+class IdFactory:
+    """Run ids (32 hex chars, like uuid4().hex) and run names (adjective-animal-NNN).
+
+    Unseeded it uses the OS's randomness; seeded, the same sequence every time.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.reseed(seed)
+
+    def reseed(self, seed: int | None) -> None:
+        self.seed = seed
+        self._random = random.Random(seed) if seed is not None else None
+
+    def hex_id(self) -> str:
+        if self._random is None:
+            return uuid.uuid4().hex
+        return uuid.UUID(int=self._random.getrandbits(128), version=4).hex
+
+    def run_name(self) -> str:
+        rng = self._random or random
+        name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_ANIMALS)}-{rng.randint(0, 999)}"
+        return name[:20]

@@ -1,0 +1,521 @@
+"""The tracking store: experiments, runs and everything logged to them, behind one lock.
+
+Every public method is atomic (one re-entrant lock) and raises ``MlflowError`` exactly where
+MLflow 3.17.2's SQL store fails, in the same order of checks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from typing import Iterable, Sequence
+
+from fakeflow.search.experiments import search_experiments as _search_experiments
+from fakeflow.search.paging import decode_offset_token, encode_offset_token
+from fakeflow.search.runs import search_runs as _search_runs
+from fakeflow.state import validation as v
+from fakeflow.state.entities import (
+    ACTIVE,
+    DELETED,
+    Dataset,
+    DatasetInput,
+    Experiment,
+    ModelOutput,
+    Run,
+)
+from fakeflow.state.errors import (
+    BAD_REQUEST,
+    INVALID_STATE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    MlflowError,
+    experiment_not_active,
+    experiment_not_found,
+    invalid,
+    run_not_active,
+    run_not_found,
+)
+from fakeflow.state.ids import Clock, IdFactory
+from fakeflow.state.metric_history import MetricHistory, MetricPoint
+
+RUN_NAME_TAG = "mlflow.runName"
+LOGGED_MODELS_TAG = "mlflow.log-model.history"
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+MAX_RESULTS_PER_RUN_BULK = 2500
+
+KeyValue = tuple[str, str]
+
+
+class MetricInput(tuple):
+    """(key, value, timestamp, step, model_id) as the web layer hands metrics over."""
+
+    __slots__ = ()
+
+    def __new__(cls, key: str, value: float, timestamp: int, step: int = 0, model_id: str = ""):
+        return super().__new__(cls, (key, value, timestamp, step, model_id))
+
+    key = property(lambda self: self[0])
+    value = property(lambda self: self[1])
+    timestamp = property(lambda self: self[2])
+    step = property(lambda self: self[3])
+    model_id = property(lambda self: self[4])
+
+
+class TrackingStore:
+    """In-memory equivalent of MLflow's SQL tracking store."""
+
+    def __init__(self, clock: Clock | None = None, ids: IdFactory | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock or Clock()
+        self.ids = ids or IdFactory()
+        self.reset()
+
+    # ---- lifecycle of the whole store -------------------------------------------------------
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget everything; recreate the Default experiment as a fresh server has it."""
+        with self.lock:
+            if seed is not None:
+                self.ids.reseed(seed)
+            self.experiments: dict[str, Experiment] = {}
+            self.experiment_names: dict[str, str] = {}
+            self.runs: dict[str, Run] = {}
+            self.runs_by_experiment: dict[str, list[str]] = {}
+            self.next_experiment_id = 1
+            now = self.clock.now_ms()
+            self._add_experiment(
+                Experiment(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, "mlflow-artifacts:/0",
+                           ACTIVE, now, now)
+            )
+
+    def _add_experiment(self, experiment: Experiment) -> None:
+        self.experiments[experiment.experiment_id] = experiment
+        self.experiment_names[experiment.name] = experiment.experiment_id
+        self.runs_by_experiment.setdefault(experiment.experiment_id, [])
+
+    # ---- experiments --------------------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, artifact_location: str = "", tags: Sequence[KeyValue] = ()
+    ) -> str:
+        v.check_experiment_name(name)
+        for key, value in tags:
+            v.check_experiment_tag(key, value)
+        with self.lock:
+            if name in self.experiment_names:
+                raise MlflowError(
+                    f"Experiment(name={name}) already exists. Error: (sqlite3.IntegrityError) "
+                    "UNIQUE constraint failed: experiments.workspace, experiments.name",
+                    RESOURCE_ALREADY_EXISTS,
+                )
+            keys = [key for key, _ in tags]
+            if len(set(keys)) != len(keys):
+                raise MlflowError(
+                    f"Experiment(name={name}) already exists. Error: (sqlite3.IntegrityError) "
+                    "UNIQUE constraint failed: experiment_tags.key, experiment_tags.experiment_id",
+                    RESOURCE_ALREADY_EXISTS,
+                )
+            experiment_id = str(self.next_experiment_id)
+            self.next_experiment_id += 1
+            now = self.clock.now_ms()
+            location = artifact_location or f"mlflow-artifacts:/{experiment_id}"
+            self._add_experiment(
+                Experiment(experiment_id, name, location, ACTIVE, now, now, dict(tags))
+            )
+            return experiment_id
+
+    def _experiment(self, experiment_id: str, stages: Iterable[str] = (ACTIVE, DELETED)) -> Experiment:
+        number = v.parse_experiment_id(experiment_id or DEFAULT_EXPERIMENT_ID)
+        experiment = self.experiments.get(str(number))
+        if experiment is None or experiment.lifecycle_stage not in stages:
+            raise experiment_not_found(str(number))
+        return experiment
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self.lock:
+            return self._experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self.lock:
+            experiment_id = self.experiment_names.get(name)
+            return self.experiments[experiment_id] if experiment_id is not None else None
+
+    def search_experiments(
+        self,
+        view_type: str | None,
+        max_results: int | None,
+        order_by: Sequence[str] | None,
+        filter_string: str | None,
+        page_token: str | None,
+    ) -> tuple[list[Experiment], str | None]:
+        with self.lock:
+            return _search_experiments(
+                list(self.experiments.values()), filter_string, order_by, max_results,
+                page_token, view_type,
+            )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        with self.lock:
+            experiment = self._experiment(experiment_id, (ACTIVE,))
+            experiment.lifecycle_stage = DELETED
+            experiment.last_update_time = self.clock.now_ms()
+            for run_id in self.runs_by_experiment.get(experiment.experiment_id, ()):
+                self.runs[run_id].lifecycle_stage = DELETED
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        with self.lock:
+            experiment = self._experiment(experiment_id, (DELETED,))
+            experiment.lifecycle_stage = ACTIVE
+            experiment.last_update_time = self.clock.now_ms()
+            for run_id in self.runs_by_experiment.get(experiment.experiment_id, ()):
+                self.runs[run_id].lifecycle_stage = ACTIVE
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        v.check_experiment_name(new_name)
+        with self.lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise MlflowError("Cannot rename a non-active experiment.", INVALID_STATE)
+            owner = self.experiment_names.get(new_name)
+            if owner is not None and owner != experiment.experiment_id:
+                raise MlflowError(
+                    "(sqlite3.IntegrityError) UNIQUE constraint failed: experiments.workspace, "
+                    "experiments.name",
+                    BAD_REQUEST,
+                )
+            del self.experiment_names[experiment.name]
+            experiment.name = new_name
+            self.experiment_names[new_name] = experiment.experiment_id
+            experiment.last_update_time = self.clock.now_ms()
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        v.check_experiment_tag(key, value)
+        with self.lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise experiment_not_active(experiment.experiment_id)
+            experiment.tags[key] = value
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with self.lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise experiment_not_active(experiment.experiment_id)
+            if key not in experiment.tags:
+                raise MlflowError(
+                    f"No tag with name: {key} in experiment with id {experiment_id}",
+                    RESOURCE_DOES_NOT_EXIST,
+                )
+            del experiment.tags[key]
+
+    # ---- runs ---------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int = 0,
+        tags: Sequence[KeyValue] = (),
+        run_name: str = "",
+    ) -> Run:
+        with self.lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise experiment_not_active(experiment.experiment_id)
+            if not experiment_id:
+                # MLflow looks up the default experiment, then inserts an empty experiment id.
+                raise MlflowError(
+                    "(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST
+                )
+            tag_list = list(tags)
+            name_tags = [value for key, value in tag_list if key == RUN_NAME_TAG]
+            name_tag = name_tags[0] if name_tags else ""
+            if run_name and name_tag and run_name != name_tag:
+                raise invalid(
+                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                    f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
+                )
+            keys = [key for key, _ in tag_list]
+            if len(set(keys)) != len(keys):
+                raise MlflowError(
+                    "(sqlite3.IntegrityError) UNIQUE constraint failed: tags.key, tags.run_uuid",
+                    BAD_REQUEST,
+                )
+            name = run_name or name_tag or self.ids.run_name()
+            if not name_tag:
+                tag_list.append((RUN_NAME_TAG, name))
+            run_id = self.ids.hex_id()
+            run = Run(
+                run_id=run_id,
+                experiment_id=experiment.experiment_id,
+                run_name=name,
+                user_id=user_id,
+                status="RUNNING",
+                start_time=start_time,
+                end_time=None,
+                artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+                lifecycle_stage=ACTIVE,
+                tags=dict(tag_list),
+            )
+            self.runs[run_id] = run
+            self.runs_by_experiment[experiment.experiment_id].append(run_id)
+            return run
+
+    def _run(self, run_id: str) -> Run:
+        run = self.runs.get(run_id)
+        if run is None:
+            raise run_not_found(run_id)
+        return run
+
+    def _active_run(self, run_id: str) -> Run:
+        run = self._run(run_id)
+        if run.lifecycle_stage != ACTIVE:
+            raise run_not_active(run_id)
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        with self.lock:
+            return self._run(run_id)
+
+    def update_run(
+        self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
+    ) -> Run:
+        with self.lock:
+            run = self._active_run(run_id)
+            if status is not None:
+                run.status = status
+            if end_time is not None:
+                run.end_time = end_time
+            if run_name:
+                run.run_name = run_name
+                run.tags[RUN_NAME_TAG] = run_name
+            return run
+
+    def delete_run(self, run_id: str) -> None:
+        with self.lock:
+            self._run(run_id).lifecycle_stage = DELETED
+
+    def restore_run(self, run_id: str) -> None:
+        with self.lock:
+            self._run(run_id).lifecycle_stage = ACTIVE
+
+    # ---- logging ------------------------------------------------------------------------------
+
+    def log_param(self, run_id: str, key: str, value: str) -> None:
+        key, value = v.check_param(key, value)
+        with self.lock:
+            run = self._active_run(run_id)
+            old = run.params.get(key)
+            if old is None:
+                run.params[key] = value
+            elif old != value:
+                raise invalid(
+                    f"Changing param values is not allowed. Param with key='{key}' was already "
+                    f"logged with value='{old}' for run ID='{run_id}'. Attempted logging new "
+                    f"value '{value}'."
+                )
+
+    def log_metric(self, run_id: str, metric: MetricInput) -> None:
+        with self.lock:
+            if metric.model_id:
+                self._active_run(run_id)
+                raise _unknown_model_error()
+            v.check_metric(metric.key, metric.value, metric.timestamp, metric.step)
+            run = self._active_run(run_id)
+            self._append_metric(run, metric)
+
+    def _append_metric(self, run: Run, metric: MetricInput) -> None:
+        history = run.metrics.get(metric.key)
+        if history is None:
+            history = run.metrics[metric.key] = MetricHistory()
+        history.append(v.clamp_metric_value(float(metric.value)), metric.timestamp, metric.step)
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        key, value = v.check_tag(key, value)
+        with self.lock:
+            run = self._active_run(run_id)
+            self._set_tag(run, key, value)
+
+    def _set_tag(self, run: Run, key: str, value: str) -> None:
+        if key == RUN_NAME_TAG:
+            # Renames the run; an empty name changes nothing.
+            if value:
+                run.run_name = value
+                run.tags[RUN_NAME_TAG] = value
+            return
+        run.tags[key] = value
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.lock:
+            run = self._active_run(run_id)
+            if key not in run.tags:
+                raise MlflowError(
+                    f"No tag with name: {key} in run with id {run_id}", RESOURCE_DOES_NOT_EXIST
+                )
+            del run.tags[key]
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricInput] = (),
+        params: Sequence[KeyValue] = (),
+        tags: Sequence[KeyValue] = (),
+    ) -> None:
+        v.check_run_id_format(run_id)
+        single = len(metrics) == 1
+        for index, metric in enumerate(metrics):
+            v.check_metric(metric.key, metric.value, metric.timestamp, metric.step,
+                           f"metrics[{index}]")
+        params = [v.check_param(k, val, f"params[{i}]") for i, (k, val) in enumerate(params)]
+        tags = [v.check_tag(k, val, f"tags[{i}]") for i, (k, val) in enumerate(tags)]
+        v.check_batch_limits(len(metrics), len(params), len(tags))
+        v.check_unique_param_keys([key for key, _ in params])
+        del single
+        with self.lock:
+            run = self._active_run(run_id)
+            conflicts = [
+                {"key": key, "old_value": run.params[key], "new_value": value}
+                for key, value in params
+                if key in run.params and run.params[key] != value
+            ]
+            if conflicts:
+                raise invalid(
+                    f"Changing param values is not allowed. Params were already logged="
+                    f"'{conflicts}' for run ID='{run_id}'."
+                )
+            for key, value in params:
+                run.params.setdefault(key, value)
+            for metric in metrics:
+                self._append_metric(run, metric)
+            if any(metric.model_id for metric in metrics):
+                # MLflow has committed params and run metrics by now; the tags are lost.
+                raise _unknown_model_error()
+            for key, value in tags:
+                self._set_tag(run, key, value)
+
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
+    ) -> tuple[list[MetricPoint], str | None]:
+        with self.lock:
+            offset = decode_offset_token(page_token) if page_token else 0
+            run = self.runs.get(run_id)
+            history = run.metrics.get(key) if run is not None else None
+            points = history.points() if history is not None else []
+            if max_results is None:
+                return points[offset:], None
+            page = points[offset: offset + max_results + 1]
+            if len(page) > max_results:
+                return page[:max_results], encode_offset_token(offset + max_results)
+            return page, None
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        max_results: int,
+        start_step: int | None,
+        end_step: int | None,
+    ) -> list[tuple[str, MetricPoint]]:
+        """Up to ``max_results`` points per run, evenly sampled, always ending with the last."""
+        max_results = max(1, max_results)
+        with self.lock:
+            result: list[tuple[str, MetricPoint]] = []
+            for run_id in run_ids:
+                run = self.runs.get(run_id)
+                history = run.metrics.get(key) if run is not None else None
+                if history is None:
+                    continue
+                points = sorted(history.points(), key=_step_order)
+                if start_step is not None and end_step is not None:
+                    points = [p for p in points if start_step <= p.step <= end_step]
+                result.extend((run_id, p) for p in _sample(points, max_results))
+            return result
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        run_view_type: str | None,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> tuple[list[Run], str | None]:
+        with self.lock:
+            wanted = [str(v.parse_experiment_id(e)) for e in experiment_ids]
+            runs = [
+                self.runs[run_id]
+                for experiment_id in dict.fromkeys(wanted)
+                for run_id in self.runs_by_experiment.get(experiment_id, ())
+            ]
+            return _search_runs(runs, filter_string, order_by, max_results, page_token,
+                                run_view_type)
+
+    # ---- inputs, outputs, legacy models -------------------------------------------------------
+
+    def log_inputs(
+        self, run_id: str, datasets: Sequence[DatasetInput] = (), model_ids: Sequence[str] = ()
+    ) -> None:
+        v.check_run_id_format(run_id)
+        for item in datasets:
+            d = item.dataset
+            v.check_dataset(d.name, d.digest, d.source, d.schema, d.profile)
+            for key, value in item.tags.items():
+                v.check_input_tag(key, value)
+        with self.lock:
+            run = self._active_run(run_id)
+            for item in datasets:
+                if not any(_same_input(item, known) for known in run.dataset_inputs):
+                    run.dataset_inputs.append(item)
+            for model_id in model_ids:
+                if model_id not in run.model_inputs:
+                    run.model_inputs.append(model_id)
+
+    def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
+        with self.lock:
+            run = self._active_run(run_id)
+            run.model_outputs.extend(outputs)
+
+    def record_logged_model(self, run_id: str, model: dict) -> None:
+        """The MLflow 2 ``log-model`` call: append the model to the run's history tag."""
+        with self.lock:
+            run = self._active_run(run_id)
+            previous = run.tags.get(LOGGED_MODELS_TAG)
+            models = json.loads(previous) if previous else []
+            models.append(model)
+            value = json.dumps(models)
+            v.check_tag(LOGGED_MODELS_TAG, value)
+            run.tags[LOGGED_MODELS_TAG] = value
+
+
+def _unknown_model_error() -> MlflowError:
+    return MlflowError(
+        "(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST
+    )
+
+
+def _same_input(a: DatasetInput, b: DatasetInput) -> bool:
+    return (a.dataset.name, a.dataset.digest) == (b.dataset.name, b.dataset.digest) and (
+        a.tags == b.tags
+    )
+
+
+def _step_order(point: MetricPoint) -> tuple:
+    nan = math.isnan(point.value)
+    return (point.step, point.timestamp, 0.0 if nan else point.value, nan)
+
+
+def _sample(points: list[MetricPoint], n: int) -> list[MetricPoint]:
+    """First point of each of ``n`` near-equal buckets, with the overall last point kept."""
+    total = len(points)
+    if total <= n:
+        return points
+    size, extra = divmod(total, n)
+    chosen, start = [], 0
+    for bucket in range(n):
+        chosen.append(points[start])
+        start += size + (1 if bucket < extra else 0)
+    if chosen[-1] is not points[-1]:
+        chosen[-1] = points[-1]
+    return chosen

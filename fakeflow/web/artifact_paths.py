@@ -1,0 +1,21 @@
+"""MLflow's guard against artifact paths that could escape their root."""
+
+from __future__ import annotations
+
+import pathlib
+import urllib.parse
+
+from fakeflow.state.errors import invalid
+
+
+def check_safe_path(path: str) -> str:
+    decoded = urllib.parse.unquote(path)
+    if (
+        "#" in decoded
+        or "\\" in decoded
+        or ".." in decoded.split("/")
+        or pathlib.PurePosixPath(decoded).is_absolute()
+        or pathlib.PureWindowsPath(decoded).is_absolute()
+    ):
+        raise invalid("Invalid path")
+    return decoded

@@ -1,0 +1,113 @@
+"""Entities as MLflow's JSON: proto2 presence rules, int64 as numbers, NaN as "NaN".
+
+Field order follows the proto declarations, as MLflow's serializer emits them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from fakeflow.state.entities import DatasetInput, Experiment, Run
+from fakeflow.state.metric_history import MetricPoint
+
+
+def to_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2) if payload else "{}"
+
+
+def double(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def key_values(items: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": val} for k, val in items.items()]
+
+
+def experiment(e: Experiment) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "experiment_id": e.experiment_id,
+        "name": e.name,
+        "artifact_location": e.artifact_location,
+        "lifecycle_stage": e.lifecycle_stage,
+    }
+    if e.last_update_time:
+        out["last_update_time"] = e.last_update_time
+    if e.creation_time:
+        out["creation_time"] = e.creation_time
+    if e.tags:
+        out["tags"] = key_values(e.tags)
+    out["workspace"] = "default"
+    return out
+
+
+def metric(key: str, point: MetricPoint) -> dict[str, Any]:
+    return {"key": key, "value": double(point.value), "timestamp": point.timestamp, "step": point.step}
+
+
+def run_info(r: Run) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "run_uuid": r.run_id,
+        "experiment_id": r.experiment_id,
+        "run_name": r.run_name,
+        "user_id": r.user_id,
+        "status": r.status,
+        "start_time": r.start_time,
+    }
+    if r.end_time:
+        out["end_time"] = r.end_time
+    out["artifact_uri"] = r.artifact_uri
+    out["lifecycle_stage"] = r.lifecycle_stage
+    out["run_id"] = r.run_id
+    return out
+
+
+def run_data(r: Run) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    latest = r.latest_metrics()
+    if latest:
+        out["metrics"] = [metric(key, point) for key, point in latest.items()]
+    if r.params:
+        out["params"] = key_values(r.params)
+    if r.tags:
+        out["tags"] = key_values(r.tags)
+    return out
+
+
+def dataset_input(d: DatasetInput) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if d.tags:
+        out["tags"] = key_values(d.tags)
+    ds = d.dataset
+    dataset: dict[str, Any] = {
+        "name": ds.name, "digest": ds.digest, "source_type": ds.source_type, "source": ds.source
+    }
+    if ds.schema:
+        dataset["schema"] = ds.schema
+    if ds.profile:
+        dataset["profile"] = ds.profile
+    out["dataset"] = dataset
+    return out
+
+
+def run(r: Run, view: str = "get") -> dict[str, Any]:
+    """``view``: "create" (inputs only), "get" (model inputs too), "search" (no model inputs)."""
+    inputs: dict[str, Any] = {}
+    if r.dataset_inputs:
+        inputs["dataset_inputs"] = [dataset_input(d) for d in r.dataset_inputs]
+    if view == "get" and r.model_inputs:
+        inputs["model_inputs"] = [{"model_id": m} for m in r.model_inputs]
+    out: dict[str, Any] = {"info": run_info(r), "data": run_data(r), "inputs": inputs}
+    if view != "create":
+        outputs: dict[str, Any] = {}
+        if r.model_outputs:
+            outputs["model_outputs"] = [
+                {"model_id": o.model_id, "step": o.step} for o in r.model_outputs
+            ]
+        out["outputs"] = outputs
+    return out

@@ -1,0 +1,382 @@
+"""Thin handlers for the tracking API: parse the request, call one store method, shape the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.exceptions import InternalServerError
+from werkzeug.wrappers import Request
+
+from fakeflow.state.entities import Dataset, DatasetInput, ModelOutput
+from fakeflow.state.errors import invalid
+from fakeflow.state.tracking import MAX_RESULTS_PER_RUN_BULK, MetricInput, TrackingStore
+from fakeflow.web import messages as m
+from fakeflow.web import render
+from fakeflow.web.artifact_paths import check_safe_path
+from fakeflow.web.parsing import (
+    ARRAY,
+    CheckFailed,
+    FLOATLIKE,
+    INTLIKE,
+    ITEM_STRINGS,
+    REQUIRED,
+    STRING,
+    decode_json_body,
+    read_request,
+    required_in,
+)
+
+Payload = dict[str, Any]
+
+
+def _pairs(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(item.get("key", ""), item.get("value", "")) for item in items]
+
+
+def _run_id(msg: dict[str, Any]) -> str:
+    return msg.get("run_id") or msg.get("run_uuid", "")
+
+
+# ---- experiments ------------------------------------------------------------------------------
+
+def create_experiment(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.CREATE_EXPERIMENT, [
+        ("name", [REQUIRED, STRING]), ("artifact_location", [STRING]), ("tags", [ARRAY]),
+    ])
+    experiment_id = store.create_experiment(
+        msg.get("name", ""), msg.get("artifact_location", ""), _pairs(msg.get("tags", []))
+    )
+    return {"experiment_id": experiment_id}
+
+
+def get_experiment(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.GET_EXPERIMENT, [("experiment_id", [REQUIRED, STRING])])
+    return {"experiment": render.experiment(store.get_experiment(msg.get("experiment_id", "")))}
+
+
+def get_experiment_by_name(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.GET_EXPERIMENT_BY_NAME, [("experiment_name", [REQUIRED, STRING])])
+    name = msg.get("experiment_name", "")
+    experiment = store.get_experiment_by_name(name)
+    if experiment is None:
+        from fakeflow.state.errors import not_found
+
+        raise not_found(f"Could not find experiment with name '{name}'")
+    return {"experiment": render.experiment(experiment)}
+
+
+def search_experiments(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.SEARCH_EXPERIMENTS, [
+        ("view_type", [INTLIKE]), ("max_results", [INTLIKE]), ("order_by", [ARRAY]),
+        ("filter", [STRING]), ("page_token", [STRING]),
+    ])
+    experiments, token = store.search_experiments(
+        view_type=msg.get("view_type"),
+        max_results=msg.get("max_results"),
+        order_by=msg.get("order_by", []),
+        filter_string=msg.get("filter", ""),
+        page_token=msg.get("page_token") or None,
+    )
+    out: Payload = {}
+    if experiments:
+        out["experiments"] = [render.experiment(e) for e in experiments]
+    if token:
+        out["next_page_token"] = token
+    return out
+
+
+def _experiment_id_only(message: m.Message, request: Request) -> str:
+    return read_request(request, message, [("experiment_id", [REQUIRED, STRING])]).get("experiment_id", "")
+
+
+def delete_experiment(store: TrackingStore, request: Request) -> Payload:
+    store.delete_experiment(_experiment_id_only(m.DELETE_EXPERIMENT, request))
+    return {}
+
+
+def restore_experiment(store: TrackingStore, request: Request) -> Payload:
+    store.restore_experiment(_experiment_id_only(m.RESTORE_EXPERIMENT, request))
+    return {}
+
+
+def update_experiment(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.UPDATE_EXPERIMENT, [
+        ("experiment_id", [REQUIRED, STRING]), ("new_name", [STRING, REQUIRED]),
+    ])
+    if msg.get("new_name"):
+        store.rename_experiment(msg.get("experiment_id", ""), msg["new_name"])
+    return {}
+
+
+def set_experiment_tag(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.SET_EXPERIMENT_TAG, [
+        ("experiment_id", [REQUIRED, STRING]), ("key", [REQUIRED, STRING]), ("value", [STRING]),
+    ])
+    store.set_experiment_tag(msg.get("experiment_id", ""), msg.get("key", ""), msg.get("value", ""))
+    return {}
+
+
+def delete_experiment_tag(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.DELETE_EXPERIMENT_TAG, [
+        ("experiment_id", [REQUIRED, STRING]), ("key", [REQUIRED, STRING]),
+    ])
+    store.delete_experiment_tag(msg.get("experiment_id", ""), msg.get("key", ""))
+    return {}
+
+
+# ---- runs -------------------------------------------------------------------------------------
+
+def create_run(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.CREATE_RUN, [
+        ("experiment_id", [STRING]), ("start_time", [INTLIKE]), ("run_name", [STRING]),
+    ])
+    run = store.create_run(
+        experiment_id=msg.get("experiment_id", ""),
+        user_id=msg.get("user_id", ""),
+        start_time=msg.get("start_time", 0),
+        tags=_pairs(msg.get("tags", [])),
+        run_name=msg.get("run_name", ""),
+    )
+    return {"run": render.run(run, view="create")}
+
+
+def update_run(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.UPDATE_RUN, [
+        ("run_id", [REQUIRED, STRING]), ("end_time", [INTLIKE]), ("status", [STRING]),
+        ("run_name", [STRING]),
+    ])
+    run = store.update_run(_run_id(msg), msg.get("status"), msg.get("end_time"), msg.get("run_name"))
+    return {"run_info": render.run_info(run)}
+
+
+def delete_run(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.DELETE_RUN, [("run_id", [REQUIRED, STRING])])
+    store.delete_run(msg.get("run_id", ""))
+    return {}
+
+
+def restore_run(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.RESTORE_RUN, [("run_id", [REQUIRED, STRING])])
+    store.restore_run(msg.get("run_id", ""))
+    return {}
+
+
+def get_run(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.GET_RUN, [("run_id", [REQUIRED, STRING])])
+    return {"run": render.run(store.get_run(_run_id(msg)), view="get")}
+
+
+def log_metric(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.LOG_METRIC, [
+        ("run_id", [REQUIRED, STRING]), ("key", [REQUIRED, STRING]), ("value", [REQUIRED, FLOATLIKE]),
+        ("timestamp", [INTLIKE, REQUIRED]), ("step", [INTLIKE]), ("model_id", [STRING]),
+        ("dataset_name", [STRING]), ("dataset_digest", [STRING]),
+    ])
+    metric = MetricInput(msg.get("key", ""), msg.get("value", 0.0), msg.get("timestamp", 0),
+                         msg.get("step", 0), msg.get("model_id", ""))
+    store.log_metric(_run_id(msg), metric)
+    return {}
+
+
+def log_param(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.LOG_PARAM, [
+        ("run_id", [REQUIRED, STRING]), ("key", [REQUIRED, STRING]), ("value", [STRING]),
+    ])
+    store.log_param(_run_id(msg), msg.get("key", ""), msg.get("value", ""))
+    return {}
+
+
+def set_tag(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.SET_TAG, [
+        ("run_id", [REQUIRED, STRING]), ("key", [REQUIRED, STRING]), ("value", [STRING]),
+    ])
+    store.set_tag(_run_id(msg), msg.get("key", ""), msg.get("value", ""))
+    return {}
+
+
+def delete_tag(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.DELETE_TAG, [("run_id", [REQUIRED, STRING]), ("key", [REQUIRED, STRING])])
+    store.delete_tag(msg.get("run_id", ""), msg.get("key", ""))
+    return {}
+
+
+def _max_50000(value: Any) -> None:
+    if int(value) > 50000:
+        raise CheckFailed()
+
+
+def search_runs(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.SEARCH_RUNS, [
+        ("experiment_ids", [ARRAY]), ("filter", [STRING]), ("max_results", [INTLIKE, _max_50000]),
+        ("order_by", [ARRAY, ITEM_STRINGS]),
+    ])
+    runs, token = store.search_runs(
+        experiment_ids=msg.get("experiment_ids", []),
+        filter_string=msg.get("filter", ""),
+        run_view_type=msg.get("run_view_type", "ACTIVE_ONLY"),
+        max_results=msg.get("max_results", 1000),
+        order_by=msg.get("order_by", []),
+        page_token=msg.get("page_token") or None,
+    )
+    out: Payload = {}
+    if runs:
+        out["runs"] = [render.run(r, view="search") for r in runs]
+    if token:
+        out["next_page_token"] = token
+    return out
+
+
+def _each_present(*fields: tuple[str, ...]):
+    def check(items: Any) -> None:
+        for index, item in enumerate(items):
+            for name in fields:
+                required_in(f"{check.prefix}[{index}].{name}")(item.get(name))
+
+    return check
+
+
+def log_batch(store: TrackingStore, request: Request) -> Payload:
+    if decode_json_body(request) is None:
+        raise InternalServerError()  # MLflow measures the raw body first and crashes on None
+    metrics_present = _each_present("key", "value", "timestamp")
+    metrics_present.prefix = "metrics"
+    params_present = _each_present("key")
+    params_present.prefix = "params"
+    tags_present = _each_present("key")
+    tags_present.prefix = "tags"
+    msg = read_request(request, m.LOG_BATCH, [
+        ("run_id", [STRING, REQUIRED]), ("metrics", [ARRAY, metrics_present]),
+        ("params", [ARRAY, params_present]), ("tags", [ARRAY, tags_present]),
+    ])
+    metrics = [
+        MetricInput(x.get("key", ""), x.get("value", 0.0), x.get("timestamp", 0), x.get("step", 0),
+                    x.get("model_id", ""))
+        for x in msg.get("metrics", [])
+    ]
+    store.log_batch(msg.get("run_id", ""), metrics, _pairs(msg.get("params", [])),
+                    _pairs(msg.get("tags", [])))
+    return {}
+
+
+def log_inputs(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.LOG_INPUTS, [
+        ("run_id", [REQUIRED, STRING]), ("datasets", [ARRAY]), ("models", [ARRAY]),
+    ])
+    datasets = []
+    for item in msg.get("datasets", []):
+        d = item.get("dataset", {})
+        dataset = Dataset(d.get("name", ""), d.get("digest", ""), d.get("source_type", ""),
+                          d.get("source", ""), d.get("schema", ""), d.get("profile", ""))
+        datasets.append(DatasetInput(dataset, dict(_pairs(item.get("tags", [])))))
+    model_ids = [x.get("model_id", "") for x in msg.get("models", [])]
+    store.log_inputs(msg.get("run_id", ""), datasets, model_ids)
+    return {}
+
+
+def log_outputs(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.LOG_OUTPUTS, [("run_id", [REQUIRED, STRING]), ("models", [REQUIRED, ARRAY])])
+    outputs = [ModelOutput(x.get("model_id", ""), x.get("step", 0)) for x in msg.get("models", [])]
+    store.log_outputs(msg.get("run_id", ""), outputs)
+    return {}
+
+
+_MODEL_FIELDS = ("artifact_path", "flavors", "utc_time_created", "run_id")
+
+
+def log_model(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.LOG_MODEL, [("run_id", [STRING, REQUIRED]), ("model_json", [STRING, REQUIRED])])
+    text = msg.get("model_json", "")
+    try:
+        model = json.loads(text)
+    except ValueError:
+        raise invalid(f"Malformed model info. \n {text} \n is not a valid JSON.")
+    missing = set(_MODEL_FIELDS) - set(model.keys())
+    if missing:
+        raise invalid(f"Model json is missing mandatory fields: {missing}")
+    entry: dict[str, Any] = {"run_id": model["run_id"]}
+    if model["artifact_path"] is not None:
+        entry["artifact_path"] = model["artifact_path"]
+    entry["utc_time_created"] = str(model["utc_time_created"])
+    entry["model_uuid"] = model.get("model_uuid")
+    entry["flavors"] = {
+        name: ({k: val for k, val in config.items() if k != "config"} if isinstance(config, dict) else config)
+        for name, config in (model["flavors"] or {}).items()
+    }
+    store.record_logged_model(msg.get("run_id", ""), entry)
+    return {}
+
+
+# ---- metrics and artifacts --------------------------------------------------------------------
+
+def get_metric_history(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.GET_METRIC_HISTORY, [
+        ("run_id", [STRING, REQUIRED]), ("metric_key", [STRING, REQUIRED]), ("page_token", [STRING]),
+    ])
+    max_results = msg.get("max_results")
+    if max_results is not None and max_results <= 0:
+        raise invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. "
+            "It must be a positive integer."
+        )
+    key = msg.get("metric_key", "")
+    points, token = store.get_metric_history(_run_id(msg), key, max_results, msg.get("page_token") or None)
+    out: Payload = {}
+    if points:
+        out["metrics"] = [render.metric(key, p) for p in points]
+    if token:
+        out["next_page_token"] = token
+    return out
+
+
+def _at_most_100_runs(value: Any) -> None:
+    if len(value) > 100:
+        raise CheckFailed(
+            "GetMetricHistoryBulkInterval request must specify at most 100 run_ids. "
+            f"Received {len(value)} run_ids."
+        )
+
+
+def _results_in_range(value: Any) -> None:
+    if not 1 <= int(value) <= MAX_RESULTS_PER_RUN_BULK:
+        raise CheckFailed(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN_BULK}.")
+
+
+def get_metric_history_bulk_interval(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.GET_METRIC_HISTORY_BULK_INTERVAL, [
+        ("run_ids", [REQUIRED, ARRAY, ITEM_STRINGS, _at_most_100_runs]),
+        ("metric_key", [REQUIRED, STRING]), ("start_step", [INTLIKE]), ("end_step", [INTLIKE]),
+        ("max_results", [INTLIKE, _results_in_range]),
+    ])
+    args = request.args  # MLflow reads these three straight from the query string
+    max_results = int(args.get("max_results", MAX_RESULTS_PER_RUN_BULK))
+    start, end = args.get("start_step"), args.get("end_step")
+    if start is not None and end is not None:
+        start_step, end_step = int(start), int(end)
+        if start_step > end_step:
+            raise invalid(
+                "end_step must be greater than start_step. "
+                f"Found start_step={start_step} and end_step={end_step}."
+            )
+    elif start is not None or end is not None:
+        raise invalid("If either start step or end step are specified, both must be specified.")
+    else:
+        start_step = end_step = None
+    key = msg.get("metric_key", "")
+    sampled = store.get_metric_history_bulk_interval(
+        msg.get("run_ids", []), key, max_results, start_step, end_step
+    )
+    out: Payload = {}
+    if sampled:
+        out["metrics"] = [dict(render.metric(key, p), run_id=run_id) for run_id, p in sampled]
+    return out
+
+
+def list_artifacts(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, m.LIST_ARTIFACTS, [
+        ("run_id", [STRING, REQUIRED]), ("path", [STRING]), ("page_token", [STRING]),
+    ])
+    if "path" in msg:
+        check_safe_path(msg["path"])
+    run = store.get_run(_run_id(msg))
+    return {"root_uri": run.artifact_uri}

@@ -1,0 +1,1 @@
+"""Differential testing of fakeflow against a real MLflow server (see harness.py)."""

@@ -1,0 +1,153 @@
+"""Turn one side's raw answers into something comparable with the other side's.
+
+What varies legitimately between two correct servers, and how it is neutralised:
+
+* generated ids -> placeholders numbered by first appearance within the case
+  (``<exp:1>``, ``<run:1>``, ``<model:1>``); experiment id ``"0"`` (Default) is shared and kept;
+* server clocks (experiment/registry/logged-model creation and update stamps) -> ``"<ts>"``
+  when they are positive integers (anything else is left alone and will show up as a diff);
+  client-supplied times (``start_time``, ``end_time``, metric ``timestamp``) are kept;
+* random run names (``adjective-animal-NNN``) -> ``"<random-name>"`` only when the case never
+  sent that string itself;
+* the per-side session suffix -> ``"<sfx>"``;
+* lists MLflow does not order (tags, params, latest metrics, dataset/model inputs, model
+  outputs) -> sorted canonically; every other list keeps its order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+RUN_ID = re.compile(r"(?<![0-9a-f])(?<!m-)[0-9a-f]{32}(?![0-9a-f])")
+MODEL_ID = re.compile(r"m-[0-9a-f]{32}(?![0-9a-f])")
+RANDOM_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
+SERVER_CLOCK_KEYS = frozenset({
+    "creation_time", "last_update_time",
+    "creation_timestamp", "last_updated_timestamp",
+    "creation_timestamp_ms", "last_updated_timestamp_ms",
+})
+UNORDERED_LIST_KEYS = frozenset({
+    "tags", "params", "dataset_inputs", "model_inputs", "model_outputs",
+})
+# Where experiment ids are embedded in text: artifact URIs and error messages.
+EXP_ID_CONTEXTS = (
+    re.compile(r"(mlflow-artifacts:/)(\d+)\b"),
+    re.compile(r"(\bid=)(\d+)\b"),
+    re.compile(r"(\b[Ee]xperiment )(\d+)\b"),
+    re.compile(r"(\bexperiment with id )(\d+)\b"),
+    re.compile(r"(\b[Ee]xperiment ID ')(\d+)'"),
+    re.compile(r"(\bexperiment_id=)(\d+)\b"),
+)
+# Python set reprs inside messages ("Valid keys are '{'name', 'run_id'}'") come out in
+# hash-seed order, which differs between server processes; compare them sorted.
+PY_SET_REPR = re.compile(r"\{('[^'{}]*'(?:, '[^'{}]*')+)\}")
+
+
+def _sorted_set_repr(match: re.Match[str]) -> str:
+    items = sorted(re.findall(r"'[^']*'", match.group(1)))
+    return "{" + ", ".join(items) + "}"
+
+
+class Normaliser:
+    """Per-case, per-side id mapping; feed it every reply of the case in order."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.experiments: dict[str, str] = {}
+        self.runs: dict[str, str] = {}
+        self.models: dict[str, str] = {}
+        self.sent_strings: set[str] = set()
+
+    # -- learning -------------------------------------------------------------------
+    def note_sent(self, value: Any) -> None:
+        """Remember client-supplied strings (they are never masked as random names)."""
+        for text in _strings(value):
+            self.sent_strings.add(text)
+
+    def learn(self, body: Any) -> None:
+        """Register generated ids in a deterministic (sorted-key) walk of ``body``."""
+        if isinstance(body, dict):
+            for key in sorted(body):
+                value = body[key]
+                if key == "experiment_id" and isinstance(value, str):
+                    self._experiment(value)
+                self.learn(value)
+        elif isinstance(body, list):
+            for item in body:
+                self.learn(item)
+        elif isinstance(body, str):
+            for match in MODEL_ID.finditer(body):
+                self._placeholder(self.models, match.group(0), "model")
+            for match in RUN_ID.finditer(body):
+                self._placeholder(self.runs, match.group(0), "run")
+
+    def _experiment(self, value: str) -> None:
+        if value.isdigit() and value != "0":
+            self._placeholder(self.experiments, value, "exp")
+
+    @staticmethod
+    def _placeholder(table: dict[str, str], raw: str, kind: str) -> str:
+        if raw not in table:
+            table[raw] = f"<{kind}:{len(table) + 1}>"
+        return table[raw]
+
+    # -- rewriting ------------------------------------------------------------------
+    def normalise(self, body: Any) -> Any:
+        self.learn(body)
+        return self._rewrite(body, key=None, parent=None)
+
+    def text(self, value: str) -> str:
+        """Normalise a free-text string (messages, URIs)."""
+        out = MODEL_ID.sub(lambda m: self.models.get(m.group(0), m.group(0)), value)
+        out = RUN_ID.sub(lambda m: self.runs.get(m.group(0), m.group(0)), out)
+        for pattern in EXP_ID_CONTEXTS:
+            out = pattern.sub(
+                lambda m: m.group(1) + self.experiments.get(m.group(2), m.group(2)), out
+            )
+        if self.suffix:
+            out = out.replace(self.suffix, "<sfx>")
+        return PY_SET_REPR.sub(_sorted_set_repr, out)
+
+    def _rewrite(self, node: Any, key: str | None, parent: str | None) -> Any:
+        if isinstance(node, dict):
+            out = {k: self._rewrite(v, k, key) for k, v in node.items()}
+            if out.get("key") == "mlflow.runName" and isinstance(node.get("value"), str):
+                out["value"] = self._run_name(node["value"])
+            return out
+        if isinstance(node, list):
+            items = [self._rewrite(item, None, key) for item in node]
+            if key in UNORDERED_LIST_KEYS or (key == "metrics" and parent == "data"):
+                items.sort(key=_canonical)
+            return items
+        if isinstance(node, str):
+            if key == "experiment_id" and node in self.experiments:
+                return self.experiments[node]
+            if key == "run_name":
+                return self._run_name(node)
+            return self.text(node)
+        if key in SERVER_CLOCK_KEYS and isinstance(node, int) and not isinstance(node, bool):
+            return "<ts>" if node > 0 else node
+        return node
+
+    def _run_name(self, value: str) -> str:
+        if value not in self.sent_strings and RANDOM_NAME.match(value):
+            return "<random-name>"
+        return self.text(value)
+
+
+def _canonical(item: Any) -> str:
+    return json.dumps(item, sort_keys=True, default=str)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
