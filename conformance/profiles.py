@@ -13,9 +13,9 @@ _COMMON = dict(
 )
 
 # CI: 3 runs (real, fakeflow, differential) within ~5 minutes on 2 cores, with real MLflow
-# answering ~20-50 requests/s. 6 suites x 6 examples x <=12 steps is ~100-180 requests a suite.
+# answering ~20-50 requests/s: 12 examples x <=12 steps, ~1500 requests for all six suites.
 PROFILES: dict[str, settings] = {
-    "ci": settings(max_examples=6, stateful_step_count=12, derandomize=True,
+    "ci": settings(max_examples=12, stateful_step_count=12, derandomize=True,
                    phases=(Phase.explicit, Phase.generate, Phase.shrink), **_COMMON),
     "deep": settings(max_examples=150, stateful_step_count=40, derandomize=False, **_COMMON),
     # Quick local smoke runs.

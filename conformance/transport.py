@@ -7,6 +7,7 @@ so a vendor path prefix or an auth header is configured once, here.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
@@ -148,17 +149,28 @@ class WsgiTarget(_Base):
 
 
 def load_wsgi_app(spec: str) -> Callable[..., Any]:
-    """``module:attr`` -> the WSGI app; a callable attribute that is not an app is called once.
-
-    ``fakeflow:create_app`` therefore yields a fresh app; ``mypkg.wsgi:app`` the object itself.
-    """
+    """``module:attr`` -> the WSGI app. An attribute callable without arguments is a factory
+    and is called once (``fakeflow:create_app`` yields a fresh app); an attribute that needs
+    ``(environ, start_response)`` is the app itself (``mypkg.wsgi:app``)."""
     module_name, _, attr = spec.partition(":")
     if not attr:
         raise ValueError(f"WSGI target must be 'module:attr', got {spec!r}")
     obj = getattr(importlib.import_module(module_name), attr)
-    if isinstance(obj, type) or (callable(obj) and getattr(obj, "__name__", "").startswith(("create", "make"))):
-        obj = obj()
-    return obj
+    if not callable(obj):
+        raise ValueError(f"{spec} is not callable")
+    return obj() if _is_factory(obj) else obj
+
+
+def _is_factory(obj: Callable[..., Any]) -> bool:
+    if isinstance(obj, type):
+        return True
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return not required
 
 
 def make_target(spec: str, prefix: str = "", auth_header: str | None = None) -> Target:

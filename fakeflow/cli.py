@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import Sequence
 
+from fakeflow.control import ControlledApp
 from fakeflow.server import ThreadedServer
 from fakeflow.web.app import create_app
 
@@ -19,13 +20,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 = any free port)")
     serve.add_argument("--seed", type=int, default=None, help="seed for run ids and names")
+    serve.add_argument("--load", metavar="FILE", default=None,
+                       help="start from this snapshot (JSON, as written by --save or "
+                            "GET /_fakeflow/state)")
+    serve.add_argument("--save", metavar="FILE", default=None,
+                       help="write a snapshot of the whole state here on shutdown")
+    serve.add_argument("--no-control", action="store_true",
+                       help="do not serve the control plane under /_fakeflow")
+    serve.add_argument("--record", action="store_true",
+                       help="keep a log of every request (GET /_fakeflow/requests); grows unbounded")
     return parser
 
 
 def serve(args: argparse.Namespace) -> int:
-    app = create_app()
+    controlled = ControlledApp(create_app(), record=args.record)
+    if args.load is not None:
+        try:
+            controlled.load_file(args.load)
+        except (OSError, ValueError) as error:
+            print(f"fakeflow: cannot load snapshot {args.load}: {error}", file=sys.stderr)
+            return 1
     if args.seed is not None:
-        app.store.reset(seed=args.seed)
+        controlled.seed(args.seed)
+    app = controlled.app if args.no_control else controlled
     server = ThreadedServer(app, host=args.host, port=args.port)
     try:
         server.start()
@@ -41,6 +58,9 @@ def serve(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         server.stop()
+    if args.save is not None:
+        controlled.save_file(args.save)
+        print(f"fakeflow: state saved to {args.save}", flush=True)
     return 0
 
 

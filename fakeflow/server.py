@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any, Callable
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -35,16 +49,20 @@ class ThreadedServer:
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("server is not running")
+        if self.port == 0:
+            raise RuntimeError("server has not been started")
         host = self.host if ":" not in self.host else f"[{self.host}]"
         return f"http://{host}:{self.port}"
 
     def start(self) -> "ThreadedServer":
         if self._server is not None:
             return self
-        server = make_server(self.host, self.port, self.app, threaded=True,
-                             request_handler=_QuietHandler)
+        listener = _bind(self.host, self.port)  # raises OSError; werkzeug would sys.exit instead
+        try:
+            server = make_server(self.host, listener.getsockname()[1], self.app, threaded=True,
+                                 request_handler=_QuietHandler, fd=listener.fileno())
+        finally:
+            listener.close()  # werkzeug holds its own duplicate of the socket
         server.daemon_threads = True
         self._server = server
         self.port = server.socket.getsockname()[1]

@@ -19,7 +19,7 @@ class Suite:
 
 SUITES: dict[str, Suite] = {}
 
-_MODULES = ("experiments", "runs", "metrics")
+_MODULES = ("experiments", "runs", "metrics", "params_tags", "search", "errors")
 
 
 def register(name: str, description: str):

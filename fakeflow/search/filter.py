@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import shlex
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Union
+from typing import Any, Callable, Iterable, Mapping, Union
 
 from fakeflow.search.lexer import Kind, Tok, group, join_special_comparisons, lex, split_statements
 from fakeflow.state.errors import MlflowError, invalid
@@ -31,9 +31,9 @@ def set_repr(items: Iterable[str]) -> str:
     """Render keys like Python prints a set of strings.
 
     MLflow prints real ``set`` objects, whose order depends on the server process's string hash
-    seed and so differs between server starts; we print the given order deterministically.
+    seed and so differs between server starts; we print them sorted, which is deterministic.
     """
-    return "{" + ", ".join(repr(i) for i in items) + "}"
+    return "{" + ", ".join(repr(i) for i in sorted(items)) + "}"
 
 
 @dataclass(frozen=True)
@@ -218,11 +218,40 @@ def _clause(grammar: Grammar, tok: Tok) -> Clause:
     return Clause(entity, key, parts[1].text, value)
 
 
-def parse_filter(grammar: Grammar, filter_string: str | None) -> list[Clause]:
+def _memoised(parse: Callable[[Grammar, Any], Any]) -> Callable[[Grammar, Any], Any]:
+    """Parsing is pure and clients repeat the same filters: remember the last few hundred.
+
+    Grammars are module-level constants, so their identity is a safe part of the key. Errors
+    are not remembered (they are raised afresh, identically).
+    """
+    cache: dict[tuple[int, Any], Any] = {}
+
+    def cached(grammar: Grammar, text: Any) -> Any:
+        key = (id(grammar), text)
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        result = parse(grammar, text)
+        if len(cache) >= 512:
+            cache.clear()
+        cache[key] = result
+        return result
+
+    cached.__doc__ = parse.__doc__
+    cached.__wrapped__ = parse  # type: ignore[attr-defined]
+    return cached
+
+
+@_memoised
+def parse_filter(grammar: Grammar, filter_string: str | None) -> tuple[Clause, ...]:
     """Parse an AND-only filter into clauses (empty/None -> no clauses)."""
     if not filter_string:
-        return []
-    statements = split_statements(lex(filter_string))
+        return ()
+    tokens = lex(filter_string)
+    if all(t.kind is Kind.WS for t in tokens):
+        raise invalid(f"Invalid filter '{filter_string}'. Could not be parsed.")
+    statements = split_statements(tokens)
     if len(statements) > 1:
         raise invalid(
             f"Search filter contained multiple expression {filter_string!r}. "
@@ -236,7 +265,7 @@ def parse_filter(grammar: Grammar, filter_string: str | None) -> list[Clause]:
         else:
             listed = ", ".join(t.text for t in bad)
         raise invalid(f"Invalid clause(s) in filter string: {listed}")
-    return [_clause(grammar, t) for t in tokens]
+    return tuple(_clause(grammar, t) for t in tokens if t.kind is Kind.COMPARE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,25 +273,27 @@ def parse_filter(grammar: Grammar, filter_string: str | None) -> list[Clause]:
 
 
 def _order_by_is_single_identifier(text: str) -> bool:
-    """Whether the SQL grouper would see exactly one identifier (optionally + ASC/DESC/alias)."""
+    """Whether the SQL grouper sees exactly one identifier (which absorbs ASC/DESC or an alias)."""
     tokens = group(lex(text))
-    if len(tokens) == 1 and tokens[0].kind is Kind.IDENTIFIER:
-        return True
-    if not tokens or tokens[0].kind is not Kind.IDENTIFIER:
+    return len(tokens) == 1 and tokens[0].kind is Kind.IDENTIFIER
+
+
+def _is_timestamp_order(text: str) -> bool:
+    """``timestamp`` lexes as a SQL builtin, which MLflow special-cases (registered models)."""
+    tokens = lex(text)
+    if not tokens or tokens[0].text != "timestamp":
         return False
     rest = tokens[1:]
-    solid = [t for t in rest if t.kind is not Kind.WS]
-    # identifier, whitespace, then one ASC/DESC keyword or one alias name.
-    return (
-        len(solid) == 1
-        and rest[0].kind is Kind.WS
-        and rest[-1] is solid[0]
-        and (solid[0].is_keyword("ASC", "DESC") or solid[0].kind is Kind.IDENTIFIER and "." not in solid[0].text)
+    return len(rest) == 0 or (
+        len(rest) == 2 and rest[0].kind is Kind.WS and rest[1].is_keyword("ASC", "DESC")
     )
 
 
 def split_order_by(text: str) -> tuple[str, bool]:
     """``"<identifier> [ASC|DESC]"`` -> (identifier text without quoting, ascending)."""
+    if _is_timestamp_order(text):
+        words = text.split()
+        return "timestamp", len(words) == 1 or words[1].lower() == "asc"
     if not _order_by_is_single_identifier(text):
         raise invalid(f"Invalid order_by clause '{text}'. Could not be parsed.")
     try:
@@ -272,6 +303,8 @@ def split_order_by(text: str) -> tuple[str, bool]:
     if len(words) > 2 or not words:
         raise invalid(f"Invalid order_by clause '{text}'. Could not be parsed.")
     ascending = True
+    if len(words) == 1:
+        return text, True  # MLflow keeps the raw text (quotes included) for a bare identifier
     if len(words) == 2:
         direction = words[1].lower()
         if direction not in ("asc", "desc"):
@@ -280,6 +313,7 @@ def split_order_by(text: str) -> tuple[str, bool]:
     return words[0], ascending
 
 
+@_memoised
 def parse_order_by(grammar: Grammar, text: str) -> OrderKey:
     identifier, ascending = split_order_by(text)
     entity, key = parse_identifier(grammar, identifier.strip(), grammar.order_by_attribute_keys)

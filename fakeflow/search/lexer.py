@@ -25,7 +25,10 @@ class Kind(Enum):
     HEX = "hex"
     COMPARISON = "comparison"
     PUNCT = "punct"
+    OPERATOR = "operator"  # arithmetic-like operators and *
+    DML = "dml"  # SELECT, INSERT, ...: keywords that never join a list
     OTHER = "other"
+    OPERATION = "operation"  # x + y
     # Grouped kinds
     IDENTIFIER = "identifier"
     PAREN = "paren"
@@ -55,19 +58,21 @@ _LETTER = "A-Za-zÀ-Üà-ü"
 
 # Keywords that are not names. Bare words outside this set lex as names; only the words that
 # matter for filter/order_by strings (and common SQL statement words) are listed.
+_DML = frozenset("SELECT INSERT UPDATE DELETE MERGE REPLACE UPSERT".split())
 _KEYWORDS = frozenset(
-    """AND OR NOT IS NULL IN AS FROM CASE VALUES USING SELECT WHERE INSERT UPDATE DELETE
+    """AND OR NOT IS NULL IN AS FROM CASE VALUES USING WHERE
     CREATE DROP ALTER TABLE BY ORDER GROUP HAVING LIMIT OFFSET JOIN ON UNION ALL DISTINCT
     BETWEEN EXISTS TRUE FALSE THEN ELSE END WHEN WITH INTO SET ANY SOME ASC DESC LIKE ILIKE
-    ESCAPE""".split()
+    ESCAPE NOTNULL ISNULL""".split()
 )
 _BUILTINS = frozenset("TIMESTAMP DATE TIME INT INTEGER FLOAT TEXT VARCHAR CHAR BOOLEAN".split())
 
 _RULES: list[tuple[re.Pattern[str], Kind | None]] = [
     (re.compile(r"(--|# ).*?(\r\n|\r|\n|$)"), Kind.OTHER),
+    (re.compile(r"/\*[\s\S]*?\*/"), Kind.OTHER),
     (re.compile(r"\s+"), Kind.WS),
     (re.compile(r":=|::"), Kind.OTHER),
-    (re.compile(r"\*"), Kind.OTHER),
+    (re.compile(r"\*"), Kind.OPERATOR),
     (re.compile(r"`(``|[^`])*`"), Kind.NAME),
     (re.compile(r"(CASE|IN|VALUES|USING|FROM|AS)\b", re.I), Kind.KEYWORD),
     (re.compile(rf"[{_LETTER}]\w*(?=\s*\.(?!\d))"), Kind.NAME),
@@ -85,7 +90,7 @@ _RULES: list[tuple[re.Pattern[str], Kind | None]] = [
     (re.compile(r"\w[$#\w]*"), None),  # keyword or name, decided by lookup
     (re.compile(r"[;:()\[\],.]"), Kind.PUNCT),
     (re.compile(r"[<>=~!]+"), Kind.COMPARISON),
-    (re.compile(r"[+/@#%^&|-]+"), Kind.OTHER),
+    (re.compile(r"[+/@#%^&|-]+"), Kind.OPERATOR),
 ]
 
 
@@ -99,7 +104,9 @@ def lex(text: str) -> list[Tok]:
             if match and match.end() > pos:
                 word = match.group()
                 if kind is None:
-                    if word.upper() in _KEYWORDS:
+                    if word.upper() in _DML:
+                        kind = Kind.DML
+                    elif word.upper() in _KEYWORDS:
                         kind = Kind.KEYWORD
                     elif word.upper() in _BUILTINS:
                         kind = Kind.BUILTIN
@@ -117,10 +124,14 @@ def lex(text: str) -> list[Tok]:
 def split_statements(tokens: list[Tok]) -> list[list[Tok]]:
     """Statements end after each ';'; a whitespace-only tail belongs to the last one."""
     statements: list[list[Tok]] = [[]]
+    ended = False
     for tok in tokens:
-        if statements[-1] and statements[-1][-1].text == ";" and tok.kind is not Kind.WS:
+        if ended and tok.kind is not Kind.WS:
             statements.append([])
+            ended = False
         statements[-1].append(tok)
+        if tok.kind is Kind.PUNCT and tok.text == ";":
+            ended = True
     return statements
 
 
@@ -144,12 +155,17 @@ def _group_parens(tokens: list[Tok]) -> list[Tok]:
 
 
 def _group_functions(tokens: list[Tok]) -> list[Tok]:
+    """A name followed (blanks allowed) by a parenthesis is a function call."""
     out: list[Tok] = []
     for tok in tokens:
-        if tok.kind is Kind.PAREN and out and out[-1].kind is Kind.NAME and not out[-1].text.startswith("`"):
-            out[-1] = _join(Kind.FUNCTION, [out[-1], tok])
-        else:
-            out.append(tok)
+        if tok.kind is Kind.PAREN:
+            prev = next((k for k in range(len(out) - 1, -1, -1) if out[k].kind is not Kind.WS), None)
+            if prev is not None and out[prev].kind is Kind.NAME:
+                merged = _join(Kind.FUNCTION, out[prev:] + [tok])
+                del out[prev:]
+                out.append(merged)
+                continue
+        out.append(tok)
     return out
 
 
@@ -199,6 +215,7 @@ _OPERANDS = (
     Kind.INT,
     Kind.FLOAT,
     Kind.NAME,
+    Kind.OPERATION,
 )
 
 
@@ -224,15 +241,96 @@ def _group_comparisons(tokens: list[Tok]) -> list[Tok]:
     return out
 
 
+_LISTABLE = (
+    Kind.FUNCTION, Kind.IDENTIFIER, Kind.COMPARE, Kind.LIST, Kind.INT, Kind.FLOAT,
+    Kind.STRING, Kind.SYMBOL, Kind.NAME, Kind.KEYWORD, Kind.OPERATION, Kind.OPERATOR,
+)
+
+
 def _group_lists(tokens: list[Tok]) -> list[Tok]:
-    """Top-level commas glue their neighbours into one (invalid) list token."""
-    commas = [i for i, t in enumerate(tokens) if t.kind is Kind.PUNCT and t.text == ","]
-    if not commas:
-        return tokens
-    solid = [i for i, t in enumerate(tokens) if t.kind is not Kind.WS]
-    start = max([i for i in solid if i < commas[0]], default=commas[0])
-    end = min([i for i in solid if i > commas[-1]], default=commas[-1])
-    return tokens[:start] + [_join(Kind.LIST, tokens[start : end + 1])] + tokens[end + 1 :]
+    """A comma between two list-able tokens glues them into one (never valid) list token."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        tok = out[i]
+        if tok.kind is Kind.PUNCT and tok.text == ",":
+            prev = next((k for k in range(i - 1, -1, -1) if out[k].kind is not Kind.WS), None)
+            nxt = _next_solid(out, i + 1)
+            if (
+                prev is not None
+                and nxt is not None
+                and out[prev].kind in _LISTABLE
+                and out[nxt].kind in _LISTABLE
+            ):
+                out[prev : nxt + 1] = [_join(Kind.LIST, out[prev : nxt + 1])]
+                i = prev + 1
+                continue
+        i += 1
+    return out
+
+
+_ARITH_OPERANDS = (
+    Kind.PAREN, Kind.FUNCTION, Kind.IDENTIFIER, Kind.OPERATION,
+    Kind.INT, Kind.FLOAT, Kind.STRING, Kind.SYMBOL, Kind.NAME,
+)
+
+
+def _group_operations(tokens: list[Tok]) -> list[Tok]:
+    """``a % b`` style operations become one operand (left to right, not chained)."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        if out[i].kind is Kind.OPERATOR:
+            left = next((k for k in range(i - 1, -1, -1) if out[k].kind is not Kind.WS), None)
+            right = _next_solid(out, i + 1)
+            if (
+                left is not None
+                and right is not None
+                and out[left].kind in _ARITH_OPERANDS
+                and out[right].kind in _ARITH_OPERANDS
+            ):
+                out[left : right + 1] = [_join(Kind.OPERATION, out[left : right + 1])]
+                i = left + 1
+                continue
+        i += 1
+    return out
+
+
+def _group_order(tokens: list[Tok]) -> list[Tok]:
+    """``<identifier or number> ASC|DESC`` becomes one identifier."""
+    out: list[Tok] = []
+    for tok in tokens:
+        if tok.is_keyword("ASC", "DESC"):
+            prev = next((k for k in range(len(out) - 1, -1, -1) if out[k].kind is not Kind.WS), None)
+            if prev is not None and out[prev].kind in (Kind.IDENTIFIER, Kind.INT, Kind.FLOAT):
+                merged = _join(Kind.IDENTIFIER, out[prev:] + [tok])
+                del out[prev:]
+                out.append(merged)
+                continue
+        out.append(tok)
+    return out
+
+
+_ALIASABLE = (
+    Kind.PAREN, Kind.FUNCTION, Kind.IDENTIFIER, Kind.COMPARE, Kind.OPERATION,
+    Kind.INT, Kind.FLOAT, Kind.HEX,
+)
+
+
+def _group_aliased(tokens: list[Tok]) -> list[Tok]:
+    """An expression directly followed by an identifier swallows it as an alias (SQL ``x AS y``).
+
+    This is why ``params.p NOTx`` is reported as one clause: ``NOTx`` is a name, hence an alias.
+    """
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        if out[i].kind in _ALIASABLE:
+            j = _next_solid(out, i + 1)
+            if j is not None and out[j].kind is Kind.IDENTIFIER:
+                out[i : j + 1] = [_join(Kind.IDENTIFIER, out[i : j + 1])]
+        i += 1
+    return out
 
 
 def group(tokens: list[Tok]) -> list[Tok]:
@@ -240,7 +338,10 @@ def group(tokens: list[Tok]) -> list[Tok]:
     grouped = _group_parens(tokens)
     grouped = _group_functions(grouped)
     grouped = _group_identifiers(grouped)
+    grouped = _group_order(grouped)
+    grouped = _group_operations(grouped)
     grouped = _group_comparisons(grouped)
+    grouped = _group_aliased(grouped)
     return _group_lists(grouped)
 
 

@@ -27,11 +27,12 @@ from fakeflow.search.filter import (
 from fakeflow.search.paging import decode_offset_token, page_slice, validate_max_results
 from fakeflow.search.views import lifecycle_stages
 from fakeflow.state.entities import Run
-from fakeflow.state.errors import INTERNAL_ERROR, MlflowError, invalid
+from fakeflow.state.errors import INTERNAL_ERROR, MlflowError, bad_type, invalid
 
 RUN_NAME_TAG = "mlflow.runName"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 DEFAULT_MAX_RESULTS = 1000
+MAX_RESULTS_LIMIT = 50000
 
 _SEARCHABLE = ("artifact_uri", "end_time", "run_id", "run_name", "start_time", "status", "user_id")
 _ALIASES = {"created": "start_time", "Created": "start_time", "run name": "run_name",
@@ -206,10 +207,13 @@ def search_runs(
     """One page of matching runs and the next page token (None when nothing follows).
 
     Validation happens in MLflow's order: max_results, filter syntax, order_by, filter
-    comparators, page token. ``max_results=None`` means the protocol default (1000).
+    comparators, page token. (The caller validates experiment ids; MLflow checks those last.) ``max_results=None`` means the protocol default (1000).
     """
     if max_results is None:
         max_results = DEFAULT_MAX_RESULTS
+    if max_results > MAX_RESULTS_LIMIT:
+        # The request-schema check (<= 50000) runs before the store's and words it differently.
+        raise bad_type("max_results", max_results)
     validate_max_results(max_results)
     clauses = parse_filter(RUN_GRAMMAR, filter_string)
     keys = _order_keys(order_by)

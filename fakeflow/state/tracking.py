@@ -12,7 +12,7 @@ import threading
 from typing import Iterable, Sequence
 
 from fakeflow.search.experiments import search_experiments as _search_experiments
-from fakeflow.search.paging import decode_offset_token, encode_offset_token
+from fakeflow.search.paging import decode_offset_token, page_slice
 from fakeflow.search.runs import search_runs as _search_runs
 from fakeflow.state import validation as v
 from fakeflow.state.entities import (
@@ -83,6 +83,7 @@ class TrackingStore:
             self.experiment_names: dict[str, str] = {}
             self.runs: dict[str, Run] = {}
             self.runs_by_experiment: dict[str, list[str]] = {}
+            self.datasets: dict[tuple[str, str, str], Dataset] = {}
             self.next_experiment_id = 1
             now = self.clock.now_ms()
             self._add_experiment(
@@ -100,7 +101,14 @@ class TrackingStore:
     def create_experiment(
         self, name: str, artifact_location: str = "", tags: Sequence[KeyValue] = ()
     ) -> str:
+        if v.count_custom_views(key for key, _ in tags) > v.MAX_CUSTOM_VIEWS_PER_EXPERIMENT:
+            raise v.custom_view_limit()
+        if artifact_location:
+            v.check_artifact_location(artifact_location)
         v.check_experiment_name(name)
+        if artifact_location:
+            artifact_location = v.resolve_local_location(artifact_location)
+            v.check_artifact_location_length(artifact_location)
         for key, value in tags:
             v.check_experiment_tag(key, value)
         with self.lock:
@@ -128,6 +136,7 @@ class TrackingStore:
 
     def _experiment(self, experiment_id: str, stages: Iterable[str] = (ACTIVE, DELETED)) -> Experiment:
         number = v.parse_experiment_id(experiment_id or DEFAULT_EXPERIMENT_ID)
+        v.check_sqlite_integer(number)
         experiment = self.experiments.get(str(number))
         if experiment is None or experiment.lifecycle_stage not in stages:
             raise experiment_not_found(str(number))
@@ -191,8 +200,14 @@ class TrackingStore:
             experiment.last_update_time = self.clock.now_ms()
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        v.check_experiment_tag(key, value)
         with self.lock:
+            if key.startswith(v.CUSTOM_VIEW_TAG_PREFIX):
+                experiment = self._experiment(experiment_id)
+                if key not in experiment.tags and (
+                    v.count_custom_views(experiment.tags) >= v.MAX_CUSTOM_VIEWS_PER_EXPERIMENT
+                ):
+                    raise v.custom_view_limit(experiment.experiment_id)
+            v.check_experiment_tag(key, value)
             experiment = self._experiment(experiment_id)
             if experiment.lifecycle_stage != ACTIVE:
                 raise experiment_not_active(experiment.experiment_id)
@@ -227,7 +242,10 @@ class TrackingStore:
             if not experiment_id:
                 # MLflow looks up the default experiment, then inserts an empty experiment id.
                 raise MlflowError(
-                    "(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST
+                    "(raised as a result of Query-invoked autoflush; consider using a "
+                    "session.no_autoflush block if this flush is occurring prematurely)\n"
+                    "(sqlite3.IntegrityError) FOREIGN KEY constraint failed",
+                    BAD_REQUEST,
                 )
             tag_list = list(tags)
             name_tags = [value for key, value in tag_list if key == RUN_NAME_TAG]
@@ -403,12 +421,7 @@ class TrackingStore:
             run = self.runs.get(run_id)
             history = run.metrics.get(key) if run is not None else None
             points = history.points() if history is not None else []
-            if max_results is None:
-                return points[offset:], None
-            page = points[offset: offset + max_results + 1]
-            if len(page) > max_results:
-                return page[:max_results], encode_offset_token(offset + max_results)
-            return page, None
+            return page_slice(points, offset, max_results)
 
     def get_metric_history_bulk_interval(
         self,
@@ -444,6 +457,8 @@ class TrackingStore:
     ) -> tuple[list[Run], str | None]:
         with self.lock:
             wanted = [str(v.parse_experiment_id(e)) for e in experiment_ids]
+            for experiment_id in wanted:
+                v.check_sqlite_integer(int(experiment_id))
             runs = [
                 self.runs[run_id]
                 for experiment_id in dict.fromkeys(wanted)
@@ -457,6 +472,8 @@ class TrackingStore:
     def log_inputs(
         self, run_id: str, datasets: Sequence[DatasetInput] = (), model_ids: Sequence[str] = ()
     ) -> None:
+        """Datasets live in the experiment, keyed by (name, digest): the first logging defines
+        them; a run gets one input per dataset, with the tags of its first logging."""
         v.check_run_id_format(run_id)
         for item in datasets:
             d = item.dataset
@@ -465,9 +482,14 @@ class TrackingStore:
                 v.check_input_tag(key, value)
         with self.lock:
             run = self._active_run(run_id)
+            firsts: dict[tuple[str, str], DatasetInput] = {}
             for item in datasets:
-                if not any(_same_input(item, known) for known in run.dataset_inputs):
-                    run.dataset_inputs.append(item)
+                firsts.setdefault((item.dataset.name, item.dataset.digest), item)
+            known = {(i.dataset.name, i.dataset.digest) for i in run.dataset_inputs}
+            for key, item in firsts.items():
+                dataset = self.datasets.setdefault((run.experiment_id, *key), item.dataset)
+                if key not in known:
+                    run.dataset_inputs.append(DatasetInput(dataset, dict(item.tags)))
             for model_id in model_ids:
                 if model_id not in run.model_inputs:
                     run.model_inputs.append(model_id)
@@ -475,6 +497,13 @@ class TrackingStore:
     def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
         with self.lock:
             run = self._active_run(run_id)
+            ids = [o.model_id for o in run.model_outputs] + [o.model_id for o in outputs]
+            if len(set(ids)) != len(ids):
+                raise MlflowError(
+                    "(sqlite3.IntegrityError) UNIQUE constraint failed: inputs.source_type, "
+                    "inputs.source_id, inputs.destination_type, inputs.destination_id",
+                    BAD_REQUEST,
+                )
             run.model_outputs.extend(outputs)
 
     def record_logged_model(self, run_id: str, model: dict) -> None:
@@ -492,12 +521,6 @@ class TrackingStore:
 def _unknown_model_error() -> MlflowError:
     return MlflowError(
         "(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST
-    )
-
-
-def _same_input(a: DatasetInput, b: DatasetInput) -> bool:
-    return (a.dataset.name, a.dataset.digest) == (b.dataset.name, b.dataset.digest) and (
-        a.tags == b.tags
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import posixpath
 import re
+import urllib.parse
 from typing import Any
 
-from fakeflow.state.errors import invalid
+from fakeflow.state.errors import INTERNAL_ERROR, MlflowError, invalid
 
 MAX_ENTITY_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -160,6 +162,12 @@ def parse_experiment_id(experiment_id: str) -> int:
         )
 
 
+def check_sqlite_integer(number: int) -> None:
+    """SQLite cannot bind integers outside int64; MLflow lets the driver error surface as a 500."""
+    if not -(2**63) <= number < 2**63:
+        raise MlflowError("Python int too large to convert to SQLite INTEGER", INTERNAL_ERROR)
+
+
 def check_dataset(name: str, digest: str, source: str, schema: str, profile: str) -> None:
     for label, limit, value in (
         ("name", MAX_DATASET_NAME, name),
@@ -174,3 +182,69 @@ def check_dataset(name: str, digest: str, source: str, schema: str, profile: str
 def check_input_tag(key: str, value: str) -> None:
     limit_length("key", MAX_INPUT_TAG_KEY, key)
     limit_length("value", MAX_INPUT_TAG_VALUE, value)
+
+
+# ---- experiment artifact locations ------------------------------------------------------------
+
+MAX_ARTIFACT_LOCATION_LENGTH = 2048
+# Schemes that would make the server connect to the host named in the URI; MLflow refuses them
+# unless the host is its own artifact storage (fakeflow's storage is local, so never).
+HOST_ADDRESSED_SCHEMES = frozenset(
+    {"ftp", "sftp", "hdfs", "viewfs", "http", "https", "mlflow-artifacts", "r2", "b2", "abfss"}
+)
+CUSTOM_VIEW_TAG_PREFIX = "mlflow.customView.view"
+MAX_CUSTOM_VIEWS_PER_EXPERIMENT = 50
+
+
+def _uri_scheme(uri: str) -> str:
+    scheme = urllib.parse.urlparse(uri).scheme
+    return "" if len(scheme) == 1 and scheme.isalpha() else scheme
+
+
+def check_artifact_location(location: str, field: str = "artifact_location") -> None:
+    parsed = urllib.parse.urlparse(location)
+    if parsed.fragment or parsed.params:
+        raise invalid(f"'{field}' URL can't include fragments or params.")
+    if ".." in urllib.parse.unquote(parsed.query):
+        raise invalid("Invalid query string")
+    scheme = _uri_scheme(location)
+    if scheme in HOST_ADDRESSED_SCHEMES and not (scheme == "mlflow-artifacts" and not parsed.netloc):
+        raise invalid(
+            f"'{field}' cannot use the '{scheme}' scheme: the '{scheme}' scheme addresses a host "
+            "other than the tracking server's configured artifact storage, so the server would "
+            "connect to the host named in the URI. Set the "
+            "MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES environment variable on the server "
+            "to allow it."
+        )
+    if location.startswith("runs:"):
+        raise invalid(f"Artifact location cannot be a runs:/ URI. Given: '{location}'")
+    check_artifact_location_length(location)
+
+
+def check_artifact_location_length(location: str) -> None:
+    if len(location) > MAX_ARTIFACT_LOCATION_LENGTH:
+        raise invalid(
+            "Invalid artifact path length. The length of the artifact path cannot be greater "
+            f"than {MAX_ARTIFACT_LOCATION_LENGTH} characters. To configure this limit, please set "
+            "the MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH environment variable."
+        )
+
+
+def resolve_local_location(location: str) -> str:
+    """A relative local path becomes absolute against the server's working directory."""
+    if _uri_scheme(location) == "" and not os.path.isabs(location):
+        return os.path.join(os.getcwd(), location)
+    return location
+
+
+def count_custom_views(keys) -> int:
+    return sum(key.startswith(CUSTOM_VIEW_TAG_PREFIX) for key in keys)
+
+
+def custom_view_limit(experiment_id: str | None = None) -> Exception:
+    where = f" for experiment {experiment_id}" if experiment_id else ""
+    return invalid(
+        f"Unable to create another custom view{where}; the maximum number of custom views per "
+        f"experiment is {MAX_CUSTOM_VIEWS_PER_EXPERIMENT}. Delete an existing custom view before "
+        "creating a new one."
+    )

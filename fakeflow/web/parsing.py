@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Callable, Sequence, Union
 
 from werkzeug.exceptions import InternalServerError
@@ -35,6 +36,7 @@ class CheckFailed(Exception):
 Check = Union[str, Callable[[Any], None]]
 Schema = Sequence[tuple[str, Sequence[Check]]]
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
@@ -103,9 +105,6 @@ def reject_conflicting_aliases(raw: Any, message: Message) -> None:
 
 def parse_message(raw: Any, message: Message) -> tuple[dict[str, Any], bool]:
     """Parse into ``{field: value}`` of the fields that were set; False if parsing stopped early."""
-    if not isinstance(raw, dict):
-        # MLflow's handler crashes on a JSON array or number body.
-        raise InternalServerError()
     values: dict[str, Any] = {}
     try:
         _parse_into(raw, message, values)
@@ -114,7 +113,18 @@ def parse_message(raw: Any, message: Message) -> tuple[dict[str, Any], bool]:
     return values, True
 
 
-def _parse_into(raw: dict, message: Message, out: dict[str, Any]) -> None:
+def _parse_into(raw: Any, message: Message, out: dict[str, Any]) -> None:
+    """protobuf's ConvertMessage: walk the keys in order, stop at the first bad value."""
+    if isinstance(raw, str):
+        return  # iterating a string yields one-letter keys, none of them a field
+    if isinstance(raw, list):
+        # A list is iterated like a dict's keys; looking a key up in it fails.
+        for key in raw:
+            if isinstance(key, (dict, list)) or (isinstance(key, str) and message.field_by_key(key)):
+                raise _ParseError()
+        return
+    if not isinstance(raw, dict):
+        raise InternalServerError()  # protobuf raises a TypeError that MLflow does not catch
     for key, value in raw.items():
         f = message.field_by_key(key)
         if f is None:
@@ -123,18 +133,20 @@ def _parse_into(raw: dict, message: Message, out: dict[str, Any]) -> None:
             out.pop(f.name, None)
             continue
         if f.repeated:
-            if not isinstance(value, list):
-                raise _ParseError()
             items: list[Any] = []
             out[f.name] = items
+            if not isinstance(value, list):
+                raise _ParseError()
             for item in value:
-                if item is None:
-                    raise _ParseError()
                 if f.kind == "message":
                     sub: dict[str, Any] = {}
-                    items.append(sub)
-                    _parse_submessage(item, f, sub)
+                    items.append(sub)  # protobuf adds the element before parsing into it
+                    if item is None:
+                        raise _ParseError()
+                    _parse_into(item, f.message, sub)
                 else:
+                    if item is None:
+                        raise _ParseError()
                     converted = _convert_scalar(item, f)
                     if converted is not _SKIP:
                         items.append(converted)
@@ -142,18 +154,11 @@ def _parse_into(raw: dict, message: Message, out: dict[str, Any]) -> None:
         if f.kind == "message":
             sub = {}
             out[f.name] = sub
-            _parse_submessage(value, f, sub)
+            _parse_into(value, f.message, sub)
             continue
         converted = _convert_scalar(value, f)
         if converted is not _SKIP:
             out[f.name] = converted
-
-
-def _parse_submessage(value: Any, f: Field, sub: dict[str, Any]) -> None:
-    if not isinstance(value, dict):
-        raise _ParseError()
-    assert f.message is not None
-    _parse_into(value, f.message, sub)
 
 
 _SKIP = object()
@@ -162,7 +167,7 @@ _SKIP = object()
 def _convert_scalar(value: Any, f: Field) -> Any:
     kind = f.kind
     if kind == "string":
-        if not isinstance(value, str):
+        if not isinstance(value, str) or _LONE_SURROGATE.search(value):
             raise _ParseError()
         return value
     if kind in _INT_RANGES:
@@ -187,8 +192,15 @@ def _convert_int(value: Any, kind: str) -> int:
         raise _ParseError()
     try:
         number = int(value)
-    except (ValueError, OverflowError):
-        raise _ParseError()
+    except (ValueError, TypeError, OverflowError):
+        # protobuf then tries the value as a float that happens to be integral ("1e3").
+        try:
+            as_float = float(value)
+        except (ValueError, TypeError, OverflowError):
+            raise _ParseError()
+        if not as_float.is_integer():
+            raise _ParseError()
+        number = int(as_float)
     low, high = _INT_RANGES[kind]
     if not low <= number <= high:
         raise _ParseError()
@@ -200,6 +212,8 @@ def _convert_double(value: Any) -> float:
         raise _ParseError()  # a bare NaN literal; clients must quote it
     if isinstance(value, (list, dict)):
         raise _ParseError()
+    if value == "nan":
+        raise _ParseError()  # protobuf insists on "NaN"
     if isinstance(value, str):
         special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
         if value in special:
@@ -230,6 +244,8 @@ def validate_schema(raw: dict[str, Any], schema: Schema, parse_succeeded: bool) 
     for param, checks in schema:
         if param not in raw and REQUIRED not in checks:
             continue
+        if not isinstance(raw, dict):
+            raise InternalServerError()  # MLflow calls .get() on the body and crashes
         value = raw.get(param)
         if param == "run_id" and value is None and "run_uuid" in raw:
             value = raw.get("run_uuid")

@@ -5,16 +5,16 @@ Field order follows the proto declarations, as MLflow's serializer emits them.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
+from fakeflow.web.jsonfmt import dumps_indented
 from fakeflow.state.entities import DatasetInput, Experiment, Run
 from fakeflow.state.metric_history import MetricPoint
 
 
 def to_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, indent=2) if payload else "{}"
+    return dumps_indented(payload)
 
 
 def double(value: float) -> float | str:
@@ -101,13 +101,15 @@ def run(r: Run, view: str = "get") -> dict[str, Any]:
     if r.dataset_inputs:
         inputs["dataset_inputs"] = [dataset_input(d) for d in r.dataset_inputs]
     if view == "get" and r.model_inputs:
-        inputs["model_inputs"] = [{"model_id": m} for m in r.model_inputs]
+        # SQLite returns these in primary-key order, i.e. by model id.
+        inputs["model_inputs"] = [{"model_id": m} for m in sorted(r.model_inputs)]
     out: dict[str, Any] = {"info": run_info(r), "data": run_data(r), "inputs": inputs}
     if view != "create":
         outputs: dict[str, Any] = {}
         if r.model_outputs:
             outputs["model_outputs"] = [
-                {"model_id": o.model_id, "step": o.step} for o in r.model_outputs
+                {"model_id": o.model_id, "step": o.step}
+                for o in sorted(r.model_outputs, key=lambda o: o.model_id)
             ]
         out["outputs"] = outputs
     return out

@@ -23,7 +23,8 @@ _SERVER_INFO = {
 
 
 def health(store: TrackingStore, request: Request) -> Response:
-    return Response("OK", mimetype="text/plain")
+    # GET is answered by MLflow's FastAPI layer; HEAD falls through to Flask's text/html route.
+    return Response("OK", mimetype="text/html" if request.method == "HEAD" else "text/plain")
 
 
 def version(store: TrackingStore, request: Request) -> Response:

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 from .model import DB_NOISE
+from .normalise import stable_prefix
 from .transport import Reply
 
 ERROR_FIELDS = ("error_code", "message", "sqlstate", "error_class")
-# Raw database text starts at the first of these markers in MLflow's integrity-error messages.
-DB_NOISE_MARKERS = ("(sqlite3.", "(raised as a result of Query-invoked autoflush")
 MAX_REPORTED = 12
-
-
-def stable_prefix(message: str) -> str:
-    """The part of a message before any embedded SQLite/SQLAlchemy text."""
-    cut = len(message)
-    for marker in DB_NOISE_MARKERS:
-        index = message.find(marker)
-        if index != -1:
-            cut = min(cut, index)
-    return message[:cut]
 
 
 def compare(
@@ -76,7 +66,11 @@ def _json_diff(want: Any, got: Any, path: str) -> Iterator[str]:
             yield from _json_diff(want[key], got[key], f"{path}.{key}")
     elif isinstance(want, list) and isinstance(got, list):
         if len(want) != len(got):
-            yield f"{path} has {len(got)} items (want {len(want)}): {_short(got)} vs {_short(want)}"
+            missing, extra = _multiset_difference(want, got)
+            yield (
+                f"{path} has {len(got)} items (want {len(want)}); "
+                f"missing {_short(missing, 400)}; unexpected {_short(extra, 400)}"
+            )
             return
         for index, (a, b) in enumerate(zip(want, got)):
             yield from _json_diff(a, b, f"{path}[{index}]")
@@ -84,6 +78,18 @@ def _json_diff(want: Any, got: Any, path: str) -> Iterator[str]:
         if _both_nan(want, got):
             return
         yield f"{path} = {_short(got)} (want {_short(want)})"
+
+
+def _multiset_difference(want: list, got: list) -> tuple[list, list]:
+    remaining = [json.dumps(item, sort_keys=True) for item in got]
+    missing = []
+    for item in want:
+        key = json.dumps(item, sort_keys=True)
+        if key in remaining:
+            remaining.remove(key)
+        else:
+            missing.append(item)
+    return missing, [json.loads(item) for item in remaining]
 
 
 def _both_nan(a: Any, b: Any) -> bool:

@@ -56,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = "\n".join(lines + [summary]) + "\n"
     if args.out:
+        header = (
+            f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}: {args.actual} vs {args.expected}\n"
+            "# line format: [case] step N METHOD path  # note: difference (want <expected>)\n"
+            "# reproduce one case: python -m tests.differential.diff --expected URL --actual inprocess "
+            "--case NAME\n"
+        )
+        text = header + text
         with open(args.out, "w") as handle:
             handle.write(text)
     print(text if len(text) < 20000 else text[-20000:])

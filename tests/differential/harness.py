@@ -6,7 +6,9 @@ captured values, so ids a side generated flow only into that side's later reques
 
 from __future__ import annotations
 
+import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -19,6 +21,10 @@ from .templating import extract
 from .transport import Reply, Sent, build, new_session, send
 
 SUFFIX_LENGTH = 8
+# Steps that move an experiment's last_update_time: wait a clock tick first so that
+# "<ts:later>" (see normalise.py) does not depend on how fast a server answers.
+CLOCK_TICK_PATHS = ("/experiments/update", "/experiments/delete", "/experiments/restore")
+CLOCK_TICK_SECONDS = 0.002
 
 
 def new_suffix() -> str:
@@ -95,6 +101,9 @@ def run_case(case: Case, sides: Sequence[Side]) -> CaseOutcome:
     runs = [_SideRun(side, case) for side in sides]
     outcomes: list[StepOutcome] = []
     for index, step in enumerate(case.steps):
+        pause = max(step.pause, CLOCK_TICK_SECONDS if step.path.endswith(CLOCK_TICK_PATHS) else 0.0)
+        if pause:
+            time.sleep(pause)
         exchanges = [run.perform(step) for run in runs]
         diffs: list[str] = []
         reference = exchanges[0]
@@ -113,8 +122,6 @@ def run_catalogue(cases: Iterable[Case], sides: Sequence[Side]) -> list[CaseOutc
 
 
 def _loads_quietly(text: str) -> Any:
-    import json
-
     try:
         return json.loads(text)
     except ValueError:

@@ -32,6 +32,7 @@ class Step:
     capture: Mapping[str, str] = field(default_factory=dict)
     relax: frozenset[str] = frozenset()
     note: str = ""
+    pause: float = 0.0  # seconds to wait first, so server clocks tick between creations
 
     def describe(self) -> str:
         return f"{self.method} {self.path}" + (f"  # {self.note}" if self.note else "")

@@ -6,6 +6,7 @@ What varies legitimately between two correct servers, and how it is neutralised:
   (``<exp:1>``, ``<run:1>``, ``<model:1>``); experiment id ``"0"`` (Default) is shared and kept;
 * server clocks (experiment/registry/logged-model creation and update stamps) -> ``"<ts>"``
   when they are positive integers (anything else is left alone and will show up as a diff);
+  an update stamp next to its creation stamp becomes ``"<ts:same>"`` / ``"<ts:later>"``;
   client-supplied times (``start_time``, ``end_time``, metric ``timestamp``) are kept;
 * random run names (``adjective-animal-NNN``) -> ``"<random-name>"`` only when the case never
   sent that string itself;
@@ -28,6 +29,13 @@ SERVER_CLOCK_KEYS = frozenset({
     "creation_timestamp", "last_updated_timestamp",
     "creation_timestamp_ms", "last_updated_timestamp_ms",
 })
+# (creation, last update) pairs: the update stamp is kept as its relation to the creation stamp,
+# so "rename bumps last_update_time, tagging does not" is still compared.
+CLOCK_PAIRS = (
+    ("creation_time", "last_update_time"),
+    ("creation_timestamp", "last_updated_timestamp"),
+    ("creation_timestamp_ms", "last_updated_timestamp_ms"),
+)
 UNORDERED_LIST_KEYS = frozenset({
     "tags", "params", "dataset_inputs", "model_inputs", "model_outputs",
 })
@@ -40,6 +48,20 @@ EXP_ID_CONTEXTS = (
     re.compile(r"(\b[Ee]xperiment ID ')(\d+)'"),
     re.compile(r"(\bexperiment_id=)(\d+)\b"),
 )
+# Raw database text starts at the first of these markers in MLflow's integrity-error messages.
+DB_NOISE_MARKERS = ("(sqlite3.", "(raised as a result of Query-invoked autoflush")
+
+
+def stable_prefix(message: str) -> str:
+    """The part of a message before any embedded SQLite/SQLAlchemy text."""
+    cut = len(message)
+    for marker in DB_NOISE_MARKERS:
+        index = message.find(marker)
+        if index != -1:
+            cut = min(cut, index)
+    return message[:cut]
+
+
 # Python set reprs inside messages ("Valid keys are '{'name', 'run_id'}'") come out in
 # hash-seed order, which differs between server processes; compare them sorted.
 PY_SET_REPR = re.compile(r"\{('[^'{}]*'(?:, '[^'{}]*')+)\}")
@@ -78,6 +100,8 @@ class Normaliser:
             for item in body:
                 self.learn(item)
         elif isinstance(body, str):
+            # Ids inside raw database text (rolled-back inserts) must not claim placeholders.
+            body = stable_prefix(body)
             for match in MODEL_ID.finditer(body):
                 self._placeholder(self.models, match.group(0), "model")
             for match in RUN_ID.finditer(body):
@@ -113,6 +137,9 @@ class Normaliser:
     def _rewrite(self, node: Any, key: str | None, parent: str | None) -> Any:
         if isinstance(node, dict):
             out = {k: self._rewrite(v, k, key) for k, v in node.items()}
+            for created, updated in CLOCK_PAIRS:
+                if _is_stamp(node.get(created)) and _is_stamp(node.get(updated)):
+                    out[updated] = _relative_stamp(node[created], node[updated])
             if out.get("key") == "mlflow.runName" and isinstance(node.get("value"), str):
                 out["value"] = self._run_name(node["value"])
             return out
@@ -135,6 +162,16 @@ class Normaliser:
         if value not in self.sent_strings and RANDOM_NAME.match(value):
             return "<random-name>"
         return self.text(value)
+
+
+def _is_stamp(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _relative_stamp(created: int, updated: int) -> str:
+    if updated == created:
+        return "<ts:same>"
+    return "<ts:later>" if updated > created else "<ts:earlier>"
 
 
 def _canonical(item: Any) -> str:

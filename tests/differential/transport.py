@@ -63,16 +63,20 @@ def build(step: Step, base_url: str, env: Mapping[str, str]) -> Sent:
 
 
 def send(session: requests.Session, sent: Sent) -> Reply:
-    """Perform the request; never raise on HTTP errors (they are what we compare)."""
-    response = session.request(
-        sent.method,
-        sent.url,
-        params=sent.query,
-        data=sent.body.encode("utf-8") if sent.body is not None else None,
-        headers=sent.headers,
-        timeout=TIMEOUT_SECONDS,
-        allow_redirects=False,
-    )
+    """Perform the request; never raise (HTTP errors are what we compare, and a dropped
+    connection becomes status 0 so the rest of the catalogue still runs)."""
+    try:
+        response = session.request(
+            sent.method,
+            sent.url,
+            params=sent.query,
+            data=sent.body.encode("utf-8") if sent.body is not None else None,
+            headers=sent.headers,
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        return Reply(status=0, media_type="transport-error", text=f"{type(exc).__name__}: {exc}")
     media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     reply = Reply(
         status=response.status_code,

@@ -6,7 +6,10 @@ from importlib import import_module
 
 from ..model import Case
 
-MODULES = ("routing", "experiments", "experiment_search", "runs", "metrics", "batch", "inputs", "run_search")
+MODULES = (
+    "routing", "experiments", "experiment_search", "runs", "metrics", "batch", "inputs", "run_search",
+    "extras",
+)
 
 
 def all_cases() -> list[Case]:

@@ -9,10 +9,16 @@ from ..model import Step, get, post
 TS = 1_700_000_000_000  # a fixed client-side timestamp base (ms)
 
 
-def new_experiment(var: str, name: str = "${p}", note: str = "", **body: Any) -> Step:
-    """Create an experiment and capture its id as ``${var}``."""
+def new_experiment(var: str, name: str = "${p}", note: str = "", pause: float = 0.0,
+                   **body: Any) -> Step:
+    """Create an experiment and capture its id as ``${var}``.
+
+    ``pause`` separates creation times where a case relies on the default
+    ``creation_time DESC`` order (ties would fall back to id order on one side only).
+    """
     return post(
-        "experiments/create", {"name": name, **body}, capture={var: "experiment_id"}, note=note
+        "experiments/create", {"name": name, **body}, capture={var: "experiment_id"}, note=note,
+        pause=pause,
     )
 
 
@@ -39,11 +45,14 @@ def metric(run_var: str, key: str, value: Any, timestamp: Any = TS, step: Any = 
     return post("runs/log-metric", body, **kw)
 
 
-def history(run_var: str, key: str, **query: Any) -> Step:
-    return get("metrics/get-history", {"run_id": "${%s}" % run_var, "metric_key": key, **query})
+def history(run_var: str, key: str, **fields: Any) -> Step:
+    query, options = split_options(fields)
+    return get(
+        "metrics/get-history", {"run_id": "${%s}" % run_var, "metric_key": key, **query}, **options
+    )
 
 
-STEP_OPTIONS = ("capture", "note", "relax", "headers", "content_type")
+STEP_OPTIONS = ("capture", "note", "relax", "headers", "content_type", "pause")
 
 
 def split_options(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -6,6 +6,7 @@ from ..model import ajax_get, ajax_post, case, get, post
 from .common import new_experiment, split_options
 
 MINE = "name LIKE '${p}-%'"
+TICK = 0.003  # creation_time has millisecond resolution
 
 
 def search(**fields: object) -> object:
@@ -16,9 +17,9 @@ def search(**fields: object) -> object:
 CASES = [
     case(
         "exp-search-basic",
-        new_experiment("e1", name="${p}-b", tags=[{"key": "team", "value": "x"}, {"key": "n", "value": "1"}]),
-        new_experiment("e2", name="${p}-a", tags=[{"key": "team", "value": "y"}]),
-        new_experiment("e3", name="${p}-C"),
+        new_experiment("e1", name="${p}-b", pause=TICK, tags=[{"key": "team", "value": "x"}, {"key": "n", "value": "1"}]),
+        new_experiment("e2", name="${p}-a", pause=TICK, tags=[{"key": "team", "value": "y"}]),
+        new_experiment("e3", name="${p}-C", pause=TICK),
         search(),
         search(order_by=["name"]),
         search(order_by=["name DESC"]),
@@ -53,10 +54,10 @@ CASES = [
     ),
     case(
         "exp-search-paging",
-        new_experiment("e1", name="${p}-1"),
-        new_experiment("e2", name="${p}-2"),
-        new_experiment("e3", name="${p}-3"),
-        new_experiment("e4", name="${p}-4"),
+        new_experiment("e1", name="${p}-1", pause=TICK),
+        new_experiment("e2", name="${p}-2", pause=TICK),
+        new_experiment("e3", name="${p}-3", pause=TICK),
+        new_experiment("e4", name="${p}-4", pause=TICK),
         search(max_results=2, order_by=["name"], capture={"t1": "next_page_token"}),
         search(max_results=2, order_by=["name"], page_token="${t1}", capture={"t2": "next_page_token"}),
         search(max_results=3, order_by=["name"], page_token="${t1}"),
@@ -73,8 +74,8 @@ CASES = [
     ),
     case(
         "exp-search-view-type",
-        new_experiment("e1", name="${p}-live"),
-        new_experiment("e2", name="${p}-dead"),
+        new_experiment("e1", name="${p}-live", pause=TICK),
+        new_experiment("e2", name="${p}-dead", pause=TICK),
         post("experiments/delete", {"experiment_id": "${e2}"}),
         search(),
         search(view_type="ACTIVE_ONLY"),

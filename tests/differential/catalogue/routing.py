@@ -97,3 +97,54 @@ CASES = [
         post("experiments/search", {"max_results": True, "filter": "name = '${p}'"}),
     ),
 ]
+
+
+def _ajax_flow() -> list[Step]:
+    """A whole tracking session through /ajax-api/2.0/mlflow (the UI's mirror of every route)."""
+    from ..model import ajax_get as g, ajax_post as p
+
+    return [
+        p("experiments/create", {"name": "${p}", "tags": [{"key": "a", "value": "1"}]}, capture={"e1": "experiment_id"}),
+        g("experiments/get", {"experiment_id": "${e1}"}),
+        g("experiments/get-by-name", {"experiment_name": "${p}"}),
+        p("experiments/set-experiment-tag", {"experiment_id": "${e1}", "key": "b", "value": "2"}),
+        p("experiments/delete-experiment-tag", {"experiment_id": "${e1}", "key": "a"}),
+        p("experiments/delete-experiment-tag", {"experiment_id": "${e1}", "key": "a"}),
+        p("experiments/update", {"experiment_id": "${e1}", "new_name": "${p}-renamed"}),
+        g("experiments/search", {"max_results": "5", "filter": "name LIKE '${p}%'"}),
+        p("experiments/search", {"max_results": 5, "filter": "name LIKE '${p}%'"}),
+        p("runs/create", {"experiment_id": "${e1}", "run_name": "ajax-run", "start_time": 10},
+          capture={"r1": "run.info.run_id"}),
+        g("runs/get", {"run_id": "${r1}"}),
+        p("runs/log-metric", {"run_id": "${r1}", "key": "m", "value": 1.5, "timestamp": 20, "step": 1}),
+        p("runs/log-metric", {"run_id": "${r1}", "key": "m", "timestamp": 20}),
+        p("runs/log-parameter", {"run_id": "${r1}", "key": "p", "value": "v"}),
+        p("runs/log-parameter", {"run_id": "${r1}", "key": "p", "value": "w"}),
+        p("runs/log-batch", {"run_id": "${r1}", "metrics": [{"key": "m", "value": 2, "timestamp": 30, "step": 2}],
+                             "params": [{"key": "q", "value": "1"}], "tags": [{"key": "t", "value": "1"}]}),
+        p("runs/set-tag", {"run_id": "${r1}", "key": "u", "value": "1"}),
+        p("runs/delete-tag", {"run_id": "${r1}", "key": "u"}),
+        p("runs/delete-tag", {"run_id": "${r1}", "key": "u"}),
+        p("runs/log-inputs", {"run_id": "${r1}", "datasets": [{"dataset": {"name": "d", "digest": "x"}}]}),
+        p("runs/outputs", {"run_id": "${r1}", "models": [{"model_id": "m-0123456789abcdef0123456789abcdef", "step": 1}]}),
+        p("runs/log-model", {"run_id": "${r1}", "model_json": "{\"artifact_path\": \"m\"}"}),
+        p("runs/update", {"run_id": "${r1}", "status": "FINISHED", "end_time": 40}),
+        p("runs/search", {"experiment_ids": ["${e1}"], "filter": "metrics.m > 1"}),
+        g("metrics/get-history", {"run_id": "${r1}", "metric_key": "m", "max_results": "1"}),
+        g("metrics/get-history-bulk-interval", {"run_ids": "${r1}", "metric_key": "m"}),
+        g("artifacts/list", {"run_id": "${r1}"}),
+        p("runs/delete", {"run_id": "${r1}"}),
+        p("runs/log-parameter", {"run_id": "${r1}", "key": "z", "value": "1"}),
+        p("runs/restore", {"run_id": "${r1}"}),
+        g("runs/get", {"run_id": "${r1}"}),
+        p("experiments/delete", {"experiment_id": "${e1}"}),
+        p("experiments/update", {"experiment_id": "${e1}", "new_name": "${p}-again"}),
+        p("experiments/restore", {"experiment_id": "${e1}"}),
+        g("experiments/get", {"experiment_id": "${e1}"}),
+        Step("GET", AJAX + "/runs/search"),
+        Step("PUT", AJAX + "/experiments/update", json={}),
+        Step("GET", AJAX + "/experiments/list"),
+    ]
+
+
+CASES.append(case("ajax-mirror-session", *_ajax_flow()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import DB_NOISE, Step, ajax_get, ajax_post, case, get, post
+from ..model import DB_NOISE, ajax_get, ajax_post, case, get, post
 from .common import TS, get_run, new_experiment, new_run
 
 R = frozenset({DB_NOISE})
@@ -50,14 +50,14 @@ CASES = [
         post("runs/create", {"experiment_id": "${e1}", "run_name": "a", "tags": [{"key": "mlflow.runName", "value": "b"}]}),
         post("runs/create", {"experiment_id": "${e1}", "tags": [{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]},
              relax=R),
-        post("runs/create", {"experiment_id": "${e1}", "tags": {"k": "v"}}),
+        post("runs/create", {"experiment_id": "${e1}", "run_name": "c1", "tags": {"k": "v"}}),
         post("runs/create", {"experiment_id": "${e1}", "start_time": "abc"}),
-        post("runs/create", {"experiment_id": "${e1}", "start_time": 1.5}),
+        post("runs/create", {"experiment_id": "${e1}", "run_name": "c2", "start_time": 1.5}),
         post("runs/create", {"experiment_id": "${e1}", "run_name": 5}),
-        post("runs/create", {"experiment_id": "${e1}", "user_id": ["u"]}),
+        post("runs/create", {"experiment_id": "${e1}", "run_name": "c3", "user_id": ["u"]}),
         post("runs/create", {"experiment_id": "${e1}", "experimentId": "${e1}"}),
         post("runs/create", {"experiment_id": "${e1}", "run_name": "n", "runName": "n"}),
-        post("runs/search", {"experiment_ids": ["${e1}"]}, note="nothing was created"),
+        post("runs/search", {"experiment_ids": ["${e1}"], "order_by": ["run_name"]}, note="what was created"),
     ),
     case(
         "run-get-invalid",

@@ -1,0 +1,271 @@
+"""Issue-4 benchmarks: the pytest plugin's cost and gain.
+
+1. Per-test overhead of the ``fakeflow`` fixture (target < 1 ms): measured directly (setup +
+   teardown of a clean fake, MLflow loaded) and end to end (500 empty tests with and without
+   the fixture, difference per test).
+2. A 200-test suite that logs one run per test with the MLflow client, against fakeflow
+   (in-process and loopback HTTP) and against a real ``mlflow server`` (``--fakeflow-target``;
+   target: fakeflow >= 20x faster). Reported: pytest's session time and the sum of per-test
+   times (setup + call + teardown); the real server's start-up time is reported separately.
+3. In-process transport vs loopback HTTP, per request, raw ``requests`` and ``MlflowClient``.
+
+Run: ``FAKEFLOW_MLFLOW_BIN=/opt/ff/mlflow-venv/bin/mlflow python benchmarks/bench_plugin.py``
+(``--quick`` for fewer iterations; ``--no-real`` to skip the real server; ``--json FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+DURATIONS_PLUGIN = '''
+import json, os
+_per_test = {}
+
+def pytest_runtest_logreport(report):
+    _per_test[report.nodeid] = _per_test.get(report.nodeid, 0.0) + report.duration
+
+def pytest_unconfigure(config):
+    with open(os.environ["BENCH_DURATIONS"], "w") as f:
+        json.dump(list(_per_test.values()), f)
+'''
+
+EMPTY_SUITE = '''
+import mlflow  # both variants pay the import
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_empty(n{fixture}):
+    pass
+'''
+
+LOGGING_SUITE = '''
+import mlflow
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_logs_a_run(fakeflow, n):
+    with mlflow.start_run() as run:
+        mlflow.log_param("n", n)
+        mlflow.log_metric("loss", 1.0 / (n + 1))
+    assert run.info.run_id
+'''
+
+
+def run_suite(source: str, *args: str) -> dict[str, float]:
+    """Run a generated suite in a fresh interpreter; pytest's time and the per-test sum."""
+    with tempfile.TemporaryDirectory(prefix="fakeflow-bench-") as tmp:
+        Path(tmp, "test_bench.py").write_text(source)
+        Path(tmp, "bench_durations.py").write_text(DURATIONS_PLUGIN)
+        out = Path(tmp, "durations.json")
+        env = dict(os.environ, BENCH_DURATIONS=str(out), PYTHONPATH=tmp)
+        for name in ("FAKEFLOW_TRANSPORT", "FAKEFLOW_TARGET", "FAKEFLOW_SEED", "FAKEFLOW_RESET",
+                     "MLFLOW_TRACKING_URI"):
+            env.pop(name, None)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+             "bench_durations", "-p", "no:hypothesispytest", "-p", "no:anyio", *args,
+             "test_bench.py"],
+            cwd=tmp, env=env, capture_output=True, text=True, timeout=1800,
+        )
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"benchmark suite failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+        session = float(re.search(r"passed[^\n]* in ([0-9.]+)s", done.stdout).group(1))
+        per_test = json.loads(out.read_text())
+    return {"wall_s": wall, "session_s": session, "tests": len(per_test),
+            "per_test_sum_s": sum(per_test), "per_test_median_s": statistics.median(per_test),
+            "first_test_s": per_test[0]}
+
+
+def best_of(repeat: int, fn: Callable[[], float]) -> float:
+    return min(fn() for _ in range(repeat))
+
+
+# ---- 1. fixture overhead ------------------------------------------------------------------------
+
+
+def fixture_overhead_direct(n: int) -> dict[str, float]:
+    import mlflow  # noqa: F401  (worst case: the client's state is there to save and restore)
+
+    from pytest_plugin.handle import FakeflowHandle
+    from pytest_plugin.options import Settings
+    from pytest_plugin.services import FakeService
+
+    service = FakeService(Settings()).start()
+    try:
+        def cycle() -> None:
+            handle = FakeflowHandle(service)
+            handle._setup(None)
+            handle._teardown()
+
+        for _ in range(200):
+            cycle()
+
+        def timed() -> float:
+            start = time.perf_counter()
+            for _ in range(n):
+                cycle()
+            return (time.perf_counter() - start) / n
+
+        per_test = best_of(3, timed)
+    finally:
+        service.stop()
+    return {"per_test_us": per_test * 1e6}
+
+
+def fixture_overhead_suite(n: int) -> dict[str, float]:
+    plain = run_suite(EMPTY_SUITE.format(n=n, fixture=""))
+    with_fixture = run_suite(EMPTY_SUITE.format(n=n, fixture=", fakeflow"))
+    return {
+        "tests": n,
+        "plain_median_us": plain["per_test_median_s"] * 1e6,
+        "fixture_median_us": with_fixture["per_test_median_s"] * 1e6,
+        "overhead_median_us": (with_fixture["per_test_median_s"] - plain["per_test_median_s"]) * 1e6,
+        "overhead_mean_us": (with_fixture["per_test_sum_s"] - plain["per_test_sum_s"]) / n * 1e6,
+        "first_test_with_fixture_ms": with_fixture["first_test_s"] * 1e3,
+    }
+
+
+# ---- 2. the 200-test suite -----------------------------------------------------------------------
+
+
+def logging_suite(n: int, real: bool) -> dict[str, Any]:
+    source = LOGGING_SUITE.format(n=n)
+    results: dict[str, Any] = {
+        "fakeflow_inprocess": run_suite(source, "--fakeflow-transport=inprocess"),
+        "fakeflow_http": run_suite(source, "--fakeflow-transport=http"),
+    }
+    if real:
+        from conformance.reference_server import start_reference_server
+
+        started = time.perf_counter()
+        server = start_reference_server()
+        startup = time.perf_counter() - started
+        try:
+            results["real_mlflow"] = run_suite(source, f"--fakeflow-target={server.url}")
+            results["real_mlflow"]["server_startup_s"] = startup
+        finally:
+            server.stop()
+        real_sum = results["real_mlflow"]["per_test_sum_s"]
+        for name in ("fakeflow_inprocess", "fakeflow_http"):
+            ours = results[name]
+            ours["speedup_per_test_sum"] = real_sum / ours["per_test_sum_s"]
+            ours["speedup_session"] = results["real_mlflow"]["session_s"] / ours["session_s"]
+            ours["speedup_incl_real_startup"] = (
+                (results["real_mlflow"]["session_s"] + startup) / ours["session_s"])
+    return results
+
+
+# ---- 3. transport ---------------------------------------------------------------------------------
+
+
+def transport_comparison(n: int) -> dict[str, Any]:
+    import requests
+
+    from fakeflow import transport
+    from fakeflow.control import create_server
+
+    server = create_server(record=False)
+    url = server.url
+    api = url + "/api/2.0/mlflow/"
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    try:
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=url)
+        run_id = client.create_run("0").info.run_id
+        session = requests.Session()
+
+        cases: dict[str, Callable[[], object]] = {
+            "requests GET /health": lambda: session.get(url + "/health"),
+            "requests POST runs/log-metric": lambda: session.post(api + "runs/log-metric", json={
+                "run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}),
+            "MlflowClient.log_metric": lambda: client.log_metric(run_id, "m", 1.0),
+            "MlflowClient.get_run": lambda: client.get_run(run_id),
+        }
+
+        def per_call(call: Callable[[], object], count: int) -> float:
+            for _ in range(20):
+                call()
+            start = time.perf_counter()
+            for _ in range(count):
+                call()
+            return (time.perf_counter() - start) / count
+
+        out: dict[str, Any] = {}
+        for name, call in cases.items():
+            count = n if name.startswith("requests") else max(50, n // 4)
+            http = best_of(3, lambda: per_call(call, count))
+            with transport.route_in_process(url, server.app):
+                inprocess = best_of(3, lambda: per_call(call, count))
+            out[name] = {"http_us": http * 1e6, "inprocess_us": inprocess * 1e6,
+                         "speedup": http / inprocess}
+        return out
+    finally:
+        server.stop()
+
+
+# ---- report -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-real", action="store_true", help="skip the real MLflow server")
+    parser.add_argument("--tests", type=int, default=200)
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+    quick = args.quick
+
+    report: dict[str, Any] = {}
+    print("== 1. per-test overhead of the `fakeflow` fixture (target < 1 ms)")
+    direct = report["fixture_direct"] = fixture_overhead_direct(500 if quick else 5000)
+    print(f"   setup+teardown of a clean fake, MLflow loaded: {direct['per_test_us']:8.1f} us")
+    suite = report["fixture_suite"] = fixture_overhead_suite(100 if quick else 500)
+    print(f"   {suite['tests']} empty tests through pytest, with minus without the fixture: "
+          f"median {suite['overhead_median_us']:.1f} us/test "
+          f"({suite['plain_median_us']:.1f} -> {suite['fixture_median_us']:.1f}), "
+          f"mean {suite['overhead_mean_us']:.1f} us/test incl. the session's server start "
+          f"(first test {suite['first_test_with_fixture_ms']:.1f} ms)")
+
+    print(f"\n== 2. {args.tests} tests, each logs a run with the MLflow client")
+    logging = report["logging_suite"] = logging_suite(args.tests, real=not args.no_real)
+    for name, r in logging.items():
+        line = (f"   {name:<20} session {r['session_s']:7.2f} s   per-test sum "
+                f"{r['per_test_sum_s']:7.3f} s   (median {r['per_test_median_s'] * 1e3:6.2f} ms/test)")
+        if "server_startup_s" in r:
+            line += f"   + server start-up {r['server_startup_s']:.1f} s"
+        print(line)
+    for name in ("fakeflow_inprocess", "fakeflow_http"):
+        r = logging[name]
+        if "speedup_per_test_sum" in r:
+            print(f"   speed-up of {name} over real MLflow: {r['speedup_per_test_sum']:.1f}x per test, "
+                  f"{r['speedup_session']:.1f}x session, "
+                  f"{r['speedup_incl_real_startup']:.1f}x counting the real server's start-up")
+
+    print("\n== 3. in-process transport vs loopback HTTP (per call)")
+    transports = report["transport"] = transport_comparison(500 if quick else 3000)
+    for name, r in transports.items():
+        print(f"   {name:<32} http {r['http_us']:8.1f} us   in-process {r['inprocess_us']:8.1f} us"
+              f"   {r['speedup']:.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The plugin's settings: each from the command line, else an env var, else the ini file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+TRANSPORTS = ("inprocess", "http")
+RESET_SCOPES = ("function", "module", "session")
+
+# (option dest / ini name, command-line flag, env var, help)
+_OPTIONS = (
+    ("fakeflow_transport", "--fakeflow-transport", "FAKEFLOW_TRANSPORT",
+     "how the MLflow client reaches the fake: 'inprocess' (default; requests-based calls skip "
+     "the socket) or 'http' (loopback HTTP)"),
+    ("fakeflow_target", "--fakeflow-target", "FAKEFLOW_TARGET",
+     "URL of a real MLflow server to run the same tests against instead of the fake"),
+    ("fakeflow_seed", "--fakeflow-seed", "FAKEFLOW_SEED",
+     "integer seed: every reset makes the same run ids and names (default: random)"),
+    ("fakeflow_reset", "--fakeflow-reset", "FAKEFLOW_RESET",
+     "when the fake is emptied: 'function' (default, every test), 'module' or 'session'"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    transport: str = "inprocess"
+    target: str | None = None
+    seed: int | None = None
+    reset: str = "function"
+
+    @property
+    def against_real_server(self) -> bool:
+        return self.target is not None
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fakeflow", "fakeflow (fake MLflow tracking server)")
+    for name, flag, env, text in _OPTIONS:
+        group.addoption(flag, dest=name, default=None, help=f"{text} [env {env}, ini {name}]")
+        parser.addini(name, f"{text} (overridden by {flag} and ${env})", default="")
+
+
+def _raw(config: pytest.Config, name: str, env: str) -> str | None:
+    value = config.getoption(name, default=None)
+    if value in (None, ""):
+        value = os.environ.get(env)
+    if value in (None, ""):
+        value = config.getini(name)
+    return str(value).strip() if value not in (None, "") else None
+
+
+def _choice(value: str | None, choices: tuple[str, ...], name: str, default: str) -> str:
+    if value is None:
+        return default
+    value = value.lower().replace("-", "").replace("_", "") if name == "fakeflow_transport" \
+        else value.lower()
+    if value not in choices:
+        raise pytest.UsageError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """Resolve and validate every option once per session (a typo is a usage error)."""
+    raw = {name: _raw(config, name, env) for name, _, env, _ in _OPTIONS}
+    seed_text = raw["fakeflow_seed"]
+    try:
+        seed = int(seed_text) if seed_text is not None else None
+    except ValueError:
+        raise pytest.UsageError(f"fakeflow_seed must be an integer, not {seed_text!r}") from None
+    target = raw["fakeflow_target"]
+    if target is not None and not target.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"fakeflow_target must be an http(s) URL, not {target!r}")
+    return Settings(
+        transport=_choice(raw["fakeflow_transport"], TRANSPORTS, "fakeflow_transport",
+                          "inprocess"),
+        target=target.rstrip("/") if target else None,
+        seed=seed,
+        reset=_choice(raw["fakeflow_reset"], RESET_SCOPES, "fakeflow_reset", "function"),
+    )

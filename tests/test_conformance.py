@@ -1,0 +1,46 @@
+"""The conformance suites in CI: against real MLflow 3.17.2 (proves the reference model),
+against fakeflow in-process, and differentially fakeflow vs real (no unlisted divergence).
+
+``$CONFORMANCE_TARGET`` (and optionally ``$CONFORMANCE_AGAINST``) additionally runs the suites
+against any server, e.g. ``CONFORMANCE_TARGET=http://127.0.0.1:5000 pytest -k external``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conformance import assert_conforms
+from conformance.suites import all_suites
+
+SUITES = sorted(all_suites())
+
+
+def _fakeflow_app():
+    from fakeflow import create_app
+
+    return create_app()
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_fakeflow_conforms(suite: str) -> None:
+    assert_conforms(_fakeflow_app(), suites=[suite])
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_real_mlflow_conforms(reference_server, suite: str) -> None:
+    """If this fails the reference model is wrong, not the server."""
+    assert_conforms(reference_server.url, suites=[suite])
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_fakeflow_matches_real_mlflow(reference_server, suite: str) -> None:
+    assert_conforms(_fakeflow_app(), against=reference_server.url, suites=[suite])
+
+
+@pytest.mark.skipif(not os.environ.get("CONFORMANCE_TARGET"), reason="$CONFORMANCE_TARGET not set")
+@pytest.mark.parametrize("suite", SUITES)
+def test_external_target(suite: str) -> None:
+    assert_conforms(os.environ["CONFORMANCE_TARGET"], against=os.environ.get("CONFORMANCE_AGAINST"),
+                    suites=[suite], profile=os.environ.get("CONFORMANCE_PROFILE", "ci"))
