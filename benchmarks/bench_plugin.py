@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quick = args.quick
 
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"loadavg_start": os.getloadavg(), "cpus": os.cpu_count()}
+    print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start)")
     print("== 1. per-test overhead of the `fakeflow` fixture (target < 1 ms)")
     direct = report["fixture_direct"] = fixture_overhead_direct(500 if quick else 5000)
     print(f"   setup+teardown of a clean fake, MLflow loaded: {direct['per_test_us']:8.1f} us")
@@ -262,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in transports.items():
         print(f"   {name:<32} http {r['http_us']:8.1f} us   in-process {r['inprocess_us']:8.1f} us"
               f"   {r['speedup']:.2f}x")
+    report["loadavg_end"] = os.getloadavg()
+    print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

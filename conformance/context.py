@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .divergences import KnownDivergence
+from .model import error_body
 from .normalise import diff, normalise
 from .refs import IdMap
 from .transport import Reply, SentRequest, Target
@@ -110,10 +111,8 @@ class SuiteContext:
 
     def expect_error(self, op: str, reply: Reply, status: int, error_code: str,
                      message: str | None = None) -> None:
-        body: dict[str, Any] = {"error_code": error_code}
-        if message is not None:
-            body["message"] = message
-        self.expect(op, reply, status, body, subset=True)
+        """With a message the whole error body is compared; without, all but the message."""
+        self.expect(op, reply, status, error_body(error_code, message), subset=message is None)
 
     def curl_script(self, target: int = 0) -> list[str]:
         return [to_curl(c.sent, self.targets[target]) + f"   # {c.op} -> {c.status}"
@@ -150,12 +149,12 @@ def _format_diffs(problems: list[tuple[str, Any, Any]], left: str, right: str) -
 
 
 def to_curl(sent: SentRequest, target: Target) -> str:
-    """A copy-pasteable curl command (auth header values are not printed)."""
+    """A copy-pasteable curl command; the auth header is not printed but taken from
+    ``$CONFORMANCE_AUTH`` (the same ``Name: value`` form the CLI reads)."""
     parts = ["curl", "-sS", "-X", sent.method, shlex.quote(sent.url)]
     auth = getattr(target, "auth", {})
     for key, value in sent.headers.items():
-        shown = "$CONFORMANCE_AUTH" if key in auth else value
-        parts += ["-H", f'"{key}: {shown}"' if key in auth else shlex.quote(f"{key}: {shown}")]
+        parts += ["-H", '"$CONFORMANCE_AUTH"' if key in auth else shlex.quote(f"{key}: {value}")]
     if sent.body is not None:
         data = sent.body.decode(errors="replace") if isinstance(sent.body, bytes) else json.dumps(sent.body)
         parts += ["-d", shlex.quote(data)]

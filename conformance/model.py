@@ -178,6 +178,31 @@ class TrackingModel:
         return [r for r in self.runs.values() if r.experiment is exp]
 
 
+# 3.17 error bodies carry sqlstate and error_class, derived from error_code.
+ERROR_CLASSES: dict[str, tuple[str, str]] = {
+    "INVALID_PARAMETER_VALUE": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "BAD_REQUEST": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "RESOURCE_DOES_NOT_EXIST": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "ENDPOINT_NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "RESOURCE_ALREADY_EXISTS": ("KAM00", "RESOURCE_ALREADY_EXISTS"),
+    "PERMISSION_DENIED": ("KAM00", "PERMISSION_DENIED"),
+    "INTERNAL_ERROR": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "INVALID_STATE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "TEMPORARILY_UNAVAILABLE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+}
+
+
+def error_body(error_code: str, message: str | None) -> dict[str, Any]:
+    """The expected error body; ``message`` None leaves the message uncompared."""
+    body: dict[str, Any] = {"error_code": error_code}
+    if message is not None:
+        body["message"] = message
+    if error_code in ERROR_CLASSES:
+        body["sqlstate"], body["error_class"] = ERROR_CLASSES[error_code]
+    return body
+
+
 def deleted_run_message(run_id: str) -> str:
     return f"The run {run_id} must be in the 'active' state. Current state is deleted."
 

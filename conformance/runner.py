@@ -91,6 +91,8 @@ def run(targets: list[Target], settings: Settings, *, suites: Iterable[str] | No
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "\n\n".join(_describe(e) for e in exc.exceptions)
     if isinstance(exc, ConformanceFailure):
         return str(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -1,12 +1,12 @@
-"""Serve a fakeflow app over loopback HTTP on a background thread."""
+"""Serve a WSGI app (fakeflow by default) over loopback HTTP on a background thread."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from typing import Any, Callable
+from typing import Callable
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from fakeflow.wsgi_server import WSGIServer
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -22,18 +22,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: a test suite makes thousands of requests."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 class ThreadedServer:
     """``with ThreadedServer() as server: requests.get(server.url + "/health")``.
 
     Binds 127.0.0.1 by default; port 0 picks a free port. ``start()`` returns once the socket is
-    listening and raises ``OSError`` at once if it cannot bind.
+    listening and raises ``OSError`` at once if it cannot bind. ``stop()`` also closes
+    connections that clients keep alive.
     """
 
     def __init__(self, app: Callable | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -44,7 +38,7 @@ class ThreadedServer:
         self.app = app
         self.host = host
         self.port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -57,15 +51,9 @@ class ThreadedServer:
     def start(self) -> "ThreadedServer":
         if self._server is not None:
             return self
-        listener = _bind(self.host, self.port)  # raises OSError; werkzeug would sys.exit instead
-        try:
-            server = make_server(self.host, listener.getsockname()[1], self.app, threaded=True,
-                                 request_handler=_QuietHandler, fd=listener.fileno())
-        finally:
-            listener.close()  # werkzeug holds its own duplicate of the socket
-        server.daemon_threads = True
+        server = WSGIServer(_bind(self.host, self.port), self.app)
         self._server = server
-        self.port = server.socket.getsockname()[1]
+        self.port = server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"fakeflow:{self.port}", daemon=True)
         self._thread.start()
@@ -77,6 +65,7 @@ class ThreadedServer:
             return
         server.shutdown()
         server.server_close()
+        server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -5,7 +5,8 @@ loopback. ``route_in_process(url, app)`` makes *every* ``requests.Session`` (MLf
 sessions included) send requests whose URL starts with ``url`` to ``app``; other URLs and
 non-``requests`` clients are untouched, so they still reach the real socket at the same URL.
 
-The session's own adapter retry policy (urllib3 ``Retry``, as MLflow configures it) is honoured
+Routed requests also skip ``requests``' scan of the environment for proxies and CA bundles
+(there is no network to proxy). The session's own adapter retry policy (urllib3 ``Retry``, as MLflow configures it) is honoured
 for status codes and read timeouts, so retry logic behaves as it does over HTTP.
 """
 
@@ -20,6 +21,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.sessions import merge_setting
 from urllib3 import HTTPResponse
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
@@ -153,15 +155,35 @@ def _environ(request: requests.PreparedRequest) -> dict[str, Any]:
 _routes: dict[str, WSGIApp] = {}
 _routes_lock = threading.Lock()
 _original_get_adapter = requests.Session.get_adapter
+_original_merge_environment_settings = requests.Session.merge_environment_settings
 _adapters: dict[tuple[int, int], WSGIAdapter] = {}
+
+
+def _routed_app(url: str) -> WSGIApp | None:
+    for prefix, app in _routes.items():
+        if url.startswith(prefix) and (len(url) == len(prefix) or url[len(prefix)] in "/?#"):
+            return app
+    return None
 
 
 def _routing_get_adapter(self: requests.Session, url: str) -> BaseAdapter:
     adapter = _original_get_adapter(self, url)
-    for prefix, app in _routes.items():
-        if url.startswith(prefix) and (len(url) == len(prefix) or url[len(prefix)] in "/?#"):
-            return _adapter_for(app, getattr(adapter, "max_retries", None))
+    app = _routed_app(url)
+    if app is not None:
+        return _adapter_for(app, getattr(adapter, "max_retries", None))
     return adapter
+
+
+def _routing_merge_environment_settings(self: requests.Session, url: str, proxies: Any,
+                                        stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+    """In-process requests use no network: skip scanning the environment for proxies and CA
+    bundles (two walks over ``os.environ`` per request, a large part of a fast call)."""
+    if _routed_app(url) is None:
+        return _original_merge_environment_settings(self, url, proxies, stream, verify, cert)
+    return {"proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert)}
 
 
 def _adapter_for(app: WSGIApp, retries: Retry | None) -> WSGIAdapter:
@@ -180,6 +202,8 @@ def install(url: str, app: WSGIApp) -> None:
     with _routes_lock:
         _routes[url.rstrip("/")] = app
         requests.Session.get_adapter = _routing_get_adapter  # type: ignore[method-assign]
+        requests.Session.merge_environment_settings = (  # type: ignore[method-assign]
+            _routing_merge_environment_settings)
 
 
 def uninstall(url: str) -> None:
@@ -190,6 +214,8 @@ def uninstall(url: str) -> None:
                 del _adapters[key]
         if not _routes:
             requests.Session.get_adapter = _original_get_adapter  # type: ignore[method-assign]
+            requests.Session.merge_environment_settings = (  # type: ignore[method-assign]
+                _original_merge_environment_settings)
 
 
 def routed_urls() -> list[str]:

@@ -21,6 +21,9 @@ _OPTIONS = (
      "integer seed: every reset makes the same run ids and names (default: random)"),
     ("fakeflow_reset", "--fakeflow-reset", "FAKEFLOW_RESET",
      "when the fake is emptied: 'function' (default, every test), 'module' or 'session'"),
+    ("fakeflow_fast_probes", "--fakeflow-fast-probes", "FAKEFLOW_FAST_PROBES",
+     "'yes' (default): make the MLflow client's per-request Databricks/IPython/Spark import "
+     "probes fail fast when those are not installed; 'no': leave imports alone"),
 )
 
 
@@ -30,6 +33,7 @@ class Settings:
     target: str | None = None
     seed: int | None = None
     reset: str = "function"
+    fast_probes: bool = True
 
     @property
     def against_real_server(self) -> bool:
@@ -79,4 +83,6 @@ def read_settings(config: pytest.Config) -> Settings:
         target=target.rstrip("/") if target else None,
         seed=seed,
         reset=_choice(raw["fakeflow_reset"], RESET_SCOPES, "fakeflow_reset", "function"),
+        fast_probes=_choice(raw["fakeflow_fast_probes"], ("yes", "no", "true", "false", "1", "0"),
+                            "fakeflow_fast_probes", "yes") in ("yes", "true", "1"),
     )

@@ -15,7 +15,7 @@ Fixtures:
 
 Options (command line, else environment, else ini): ``--fakeflow-transport`` /
 ``FAKEFLOW_TRANSPORT`` / ``fakeflow_transport``; ``--fakeflow-target``; ``--fakeflow-seed``;
-``--fakeflow-reset``. Markers: ``fakeflow_real`` and ``fakeflow_only``.
+``--fakeflow-reset``; ``--fakeflow-fast-probes``. Markers: ``fakeflow_real`` and ``fakeflow_only``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Iterator
 import pytest
 
 from pytest_plugin.handle import FakeflowHandle, FakeOnly
+from pytest_plugin.import_probes import forget_absent, remember_absent
 from pytest_plugin.options import Settings, add_options, read_settings
 from pytest_plugin.rest import RestClient, RestError
 from pytest_plugin.services import FakeService, TargetService
@@ -70,9 +71,11 @@ def fakeflow_service(pytestconfig: pytest.Config) -> Iterator[FakeService | Targ
         service.start()
     except RuntimeError as error:
         pytest.fail(str(error), pytrace=False)
+    absent = remember_absent() if settings.fast_probes else []
     try:
         yield service
     finally:
+        forget_absent(absent)
         service.stop()
 
 

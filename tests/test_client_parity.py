@@ -15,7 +15,7 @@ import pytest
 from tests.differential.compare import _json_diff
 from tests.differential.harness import new_suffix
 from tests.differential.normalise import Normaliser
-from tests.support.client_script import CLIENT_CLOCK_KEYS, mlflow_pointed_at, training_script
+from tests.support.client_script import CLIENT_CLOCK_KEYS, bulk_script, mlflow_pointed_at, training_script
 
 pytest.importorskip("mlflow", reason="the real MLflow client (mlflow-skinny 3.17.2) is not installed")
 
@@ -53,6 +53,17 @@ def test_training_script_leaves_the_same_entities(
     fake = normalised(training_script(fakeflow_server.url, prefix))
     diffs = list(_json_diff(real, fake, "$"))
     assert not diffs, "\n".join(diffs[:40])
+
+
+def test_bulk_logging_and_paged_search_match(
+    quick_client: None, reference_server: Any, fakeflow_server: Any
+) -> None:
+    prefix = f"bulk-{new_suffix()}"
+    real = normalised(bulk_script(reference_server.url, prefix))
+    fake = normalised(bulk_script(fakeflow_server.url, prefix))
+    diffs = list(_json_diff(real, fake, "$"))
+    assert not diffs, "\n".join(diffs[:40])
+    assert real["history_len"] == 2100 and real["param_count"] == 120  # the script did what it says
 
 
 def test_script_reads_back_what_it_logged(quick_client: None, fakeflow_server: Any) -> None:

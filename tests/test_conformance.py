@@ -44,3 +44,28 @@ def test_fakeflow_matches_real_mlflow(reference_server, suite: str) -> None:
 def test_external_target(suite: str) -> None:
     assert_conforms(os.environ["CONFORMANCE_TARGET"], against=os.environ.get("CONFORMANCE_AGAINST"),
                     suites=[suite], profile=os.environ.get("CONFORMANCE_PROFILE", "ci"))
+
+
+def test_prefix_and_auth_header_reach_a_mounted_server() -> None:
+    """Vendor servers mount MLflow under a prefix and want an auth header: both are honoured."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.wrappers import Response
+
+    from conformance import WsgiTarget
+
+    inner = _fakeflow_app()
+
+    def guarded(environ, start_response):
+        if environ.get("HTTP_AUTHORIZATION") != "Bearer s3cret":
+            return Response("no", status=401)(environ, start_response)
+        return inner(environ, start_response)
+
+    app = DispatcherMiddleware(Response("not here", status=404), {"/vendor/mlflow": guarded})
+    target = WsgiTarget(app, name="vendor", prefix="/vendor/mlflow/",
+                        auth_header="Authorization: Bearer s3cret")
+    report = assert_conforms(target, suites=["runs"], max_examples=3)
+    assert report.results[0].requests > 0
+
+    unauthenticated = WsgiTarget(app, name="vendor", prefix="/vendor/mlflow")
+    with pytest.raises(AssertionError, match="401"):
+        assert_conforms(unauthenticated, suites=["runs"], max_examples=1)

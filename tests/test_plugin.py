@@ -339,7 +339,7 @@ def test_options_from_ini_env_and_command_line(pytester, monkeypatch):
         run(pytester, *args).assert_outcomes(passed=1)
         return json.loads((pytester.path / "settings.json").read_text())
 
-    assert settings() == [1, "http", "function"]
+    assert settings() == [1, "http", "function"]  # ini
     monkeypatch.setenv("FAKEFLOW_SEED", "2")
     monkeypatch.setenv("FAKEFLOW_RESET", "module")
     assert settings() == [2, "http", "module"]
@@ -412,3 +412,33 @@ def test_fake_only_api_refuses_clearly_on_a_real_target():
         handle.store
     assert handle.name("exp").startswith("exp-")
     assert os.environ.get("MLFLOW_TRACKING_URI") is None
+
+
+def test_absent_probe_modules_fail_fast(pytester):
+    pytester.makepyfile(test_suite="""
+        import sys
+        import pytest
+
+        def test_probe(fakeflow, pytestconfig):
+            fast = pytestconfig.getoption("fakeflow_fast_probes") != "no"
+            assert (sys.modules.get("dbruntime", "unset") is None) == fast
+            with pytest.raises(ModuleNotFoundError):
+                import dbruntime
+    """)
+    run(pytester).assert_outcomes(passed=1)
+    run(pytester, "--fakeflow-fast-probes=no").assert_outcomes(passed=1)
+
+
+def test_remember_and_forget_absent_modules():
+    import sys
+
+    from pytest_plugin.import_probes import forget_absent, remember_absent
+
+    marked = remember_absent(("no_such_module_for_fakeflow", "json"))
+    try:
+        assert marked == ["no_such_module_for_fakeflow"]
+        assert sys.modules["no_such_module_for_fakeflow"] is None
+        assert sys.modules["json"] is not None
+    finally:
+        forget_absent(marked)
+    assert "no_such_module_for_fakeflow" not in sys.modules

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import requests
-
-from conformance.reference_server import (
-    find_mlflow_executable,
-    reference_server_from_env,
-    start_reference_server,
-)
 
 pytest_plugins = ("pytester",)
 
@@ -22,20 +15,10 @@ QUIET = ("-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "no:hyp
          "-p", "no:anyio", "-p", "no:xdist", "-p", "no:xdist.looponfail")
 
 
-@pytest.fixture(scope="module")
-def real_mlflow():
-    """One real server for this module (or the one $FAKEFLOW_REAL_MLFLOW_URL names)."""
-    server = reference_server_from_env()
-    if server is None:
-        if find_mlflow_executable() is None:
-            if os.environ.get("CI"):
-                pytest.fail("no real MLflow found (set FAKEFLOW_MLFLOW_BIN) and CI is set")
-            pytest.skip("no real MLflow found (set FAKEFLOW_MLFLOW_BIN)")
-        server = start_reference_server()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+@pytest.fixture
+def real_mlflow(reference_server) -> str:
+    """The session's one real server (tests/conftest.py: skipped without MLflow, unless CI)."""
+    return reference_server.url.rstrip("/")
 
 
 @pytest.fixture(autouse=True)

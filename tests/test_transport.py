@@ -158,3 +158,21 @@ def test_body_forms():
     assert session.post(url, data=iter([b'{"name": ', b'"chunks"}']),
                         headers=json_type).status_code == 200
     assert [e.name for e in app.store.experiments.values()][1:] == ["bytes", "chunks"]
+
+
+def test_routed_urls_skip_the_environment_proxy_lookup(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    app = ControlledApp()
+    url = _unused_url()
+    other = "http://example.invalid/x"
+    with transport.route_in_process(url, app):
+        session = requests.Session()
+        assert session.merge_environment_settings(url + "/health", {}, None, None, None)[
+            "proxies"] == {}
+        assert session.merge_environment_settings(other, {}, None, None, None)["proxies"] == {
+            "http": "http://127.0.0.1:9"}
+        assert session.get(url + "/health").text == "OK"
+    assert requests.Session.merge_environment_settings is \
+        transport._original_merge_environment_settings

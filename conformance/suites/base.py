@@ -45,6 +45,14 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.prefix = "cf-" + uuid.uuid4().hex[:12]
         self._counter = 0
 
+    def teardown(self) -> None:
+        """End of every example: the whole final state must match the model (cheap, and it
+        catches lost writes that no later read happened to look at)."""
+        for exp in list(self.model.experiments.values()):
+            self.refresh_experiment(exp)
+        for run in list(self.model.runs.values()):
+            self.check_run(run)
+
     def new_symbol(self, kind: str) -> str:
         self._counter += 1
         return f"{kind}{self._counter}"
@@ -200,6 +208,18 @@ class ConformanceMachine(RuleBasedStateMachine):
             return
         self.ctx.expect("log_param", reply, 200, {})
         run.params[key] = stored
+
+    def do_delete_tag(self, run: Run, key: str) -> None:
+        reply = self.ctx.call("delete_tag", "POST", "runs/delete-tag",
+                              body={"run_id": Ref(run.symbol), "key": key})
+        if self.write_refused("delete_tag", run, reply):
+            return
+        if key not in run.tags:
+            self.ctx.expect_error("delete_tag", reply, 404, "RESOURCE_DOES_NOT_EXIST",
+                                  f"No tag with name: {key} in run with id {run.run_id}")
+            return
+        self.ctx.expect("delete_tag", reply, 200, {})
+        del run.tags[key]  # deleting mlflow.runName keeps info.run_name
 
     def do_delete_run(self, run: Run) -> None:
         reply = self.ctx.call("delete_run", "POST", "runs/delete", body={"run_id": Ref(run.symbol)})

@@ -4,7 +4,7 @@ that tie them together (names stay reserved while deleted, renames of deleted ex
 from __future__ import annotations
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, invariant, multiple, rule
+from hypothesis.stateful import Bundle, multiple, rule
 
 from ..refs import Ref
 from . import register
@@ -92,8 +92,3 @@ class ExperimentSuite(ConformanceMachine):
         else:
             self.ctx.expect("delete_experiment_tag", reply, 200, {})
             del exp.tags[key]
-
-    @invariant()
-    def names_are_unique(self):
-        names = [e.name for e in self.model.experiments.values()]
-        assert len(names) == len(set(names)), "model bug: duplicate experiment names"

@@ -84,16 +84,7 @@ class ParamsTagsSuite(ConformanceMachine):
 
     @rule(run=runs, key=tag_keys)
     def delete_tag(self, run, key):
-        reply = self.ctx.call("delete_tag", "POST", "runs/delete-tag",
-                              body={"run_id": Ref(run.symbol), "key": key})
-        if self.write_refused("delete_tag", run, reply):
-            return
-        if key not in run.tags:
-            self.ctx.expect_error("delete_tag", reply, 404, "RESOURCE_DOES_NOT_EXIST",
-                                  f"No tag with name: {key} in run with id {run.run_id}")
-            return
-        self.ctx.expect("delete_tag", reply, 200, {})
-        del run.tags[key]
+        self.do_delete_tag(run, key)
 
     @rule(run=runs, key=bad_keys, kind=st.sampled_from(["log_param", "set_tag"]))
     def invalid_key(self, run, key, kind):

@@ -91,13 +91,4 @@ class RunSuite(ConformanceMachine):
 
     @rule(run=runs, key=tag_keys | st.just(RUN_NAME_TAG))
     def delete_tag(self, run, key):
-        reply = self.ctx.call("delete_tag", "POST", "runs/delete-tag",
-                              body={"run_id": Ref(run.symbol), "key": key})
-        if self.write_refused("delete_tag", run, reply):
-            return
-        if key not in run.tags:
-            self.ctx.expect_error("delete_tag", reply, 404, "RESOURCE_DOES_NOT_EXIST",
-                                  f"No tag with name: {key} in run with id {run.run_id}")
-            return
-        self.ctx.expect("delete_tag", reply, 200, {})
-        del run.tags[key]  # deleting mlflow.runName keeps info.run_name
+        self.do_delete_tag(run, key)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
@@ -12,18 +14,54 @@ from werkzeug.wrappers import Request, Response
 from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.render import to_json
-from fakeflow.web.routes import Route, all_routes
+from fakeflow.web.routes import all_routes
 from fakeflow.web.status import error_body, http_status
 
 log = logging.getLogger("fakeflow")
 
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
-_SECURITY_HEADERS = (
+SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "SAMEORIGIN"),
     ("Vary", "Origin"),
 )
+
+Handler = Callable[[TrackingStore, Request], Any]
+
+
+class _Routing:
+    """The route table, compiled once per process (compiling Werkzeug rules is slow).
+
+    ``exact`` answers most requests with one dict lookup; the Werkzeug ``map`` decides the
+    rest: unknown paths (404), wrong methods (405), HEAD, and parameterised paths.
+    """
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+        self.exact: dict[str, dict[str, Handler]] = {}
+        rules = []
+        for index, route in enumerate(all_routes()):
+            endpoint = f"r{index}"
+            self.handlers[endpoint] = route.handler
+            rules.append(Rule(route.path, methods=list(route.methods), endpoint=endpoint))
+            if "<" not in route.path:
+                by_method = self.exact.setdefault(route.path, {})
+                for method in route.methods:
+                    by_method[method] = route.handler
+        self.map = Map(rules)
+
+
+@functools.lru_cache(maxsize=None)
+def _routing() -> _Routing:
+    return _Routing()
+
+
+def _status_line(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
 
 
 class FakeflowApp:
@@ -36,40 +74,67 @@ class FakeflowApp:
     ) -> None:
         self.store = store or TrackingStore()
         self.max_content_length = max_content_length
-        routes = all_routes()
-        self._handlers: dict[str, Callable] = {}
-        rules = []
-        for index, route in enumerate(routes):
-            endpoint = f"r{index}"
-            self._handlers[endpoint] = route.handler
-            rules.append(Rule(route.path, methods=list(route.methods), endpoint=endpoint))
-        self.url_map = Map(rules)
+        self._routing = _routing()
         #: Called with every unexpected exception (the pytest plugin re-raises them in tests).
         self.on_unexpected_error: Callable[[BaseException], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length = self.max_content_length
-        response = self.dispatch(request)
-        for name, value in _SECURITY_HEADERS:
-            response.headers.setdefault(name, value)
-        return response(environ, start_response)
+        handler = self._routing.exact.get(request.path, {}).get(request.method)
+        if handler is None:
+            response = self._dispatch_via_map(request)
+            for name, value in SECURITY_HEADERS:
+                if name not in response.headers:
+                    response.headers.add(name, value)
+            return response(environ, start_response)
+        outcome = self._run(handler, request)
+        if isinstance(outcome, Response):
+            for name, value in SECURITY_HEADERS:
+                if name not in outcome.headers:
+                    outcome.headers.add(name, value)
+            return outcome(environ, start_response)
+        code, body = outcome
+        data = body.encode()
+        start_response(_status_line(code), [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            *SECURITY_HEADERS,
+        ])
+        return [data]
 
     def dispatch(self, request: Request) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
+        """Answer one request as a Werkzeug response (the slower, general path)."""
+        handler = self._routing.exact.get(request.path, {}).get(request.method)
+        if handler is None:
+            return self._dispatch_via_map(request)
+        outcome = self._run(handler, request)
+        if isinstance(outcome, Response):
+            return outcome
+        code, body = outcome
+        return Response(body, status=code, mimetype="application/json")
+
+    def _dispatch_via_map(self, request: Request) -> Response:
+        adapter = self._routing.map.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
             return self._options(adapter, request)
         try:
             endpoint, _ = adapter.match()
         except HTTPException as error:
             return error.get_response(request.environ)
-        handler = self._handlers[endpoint]
+        outcome = self._run(self._routing.handlers[endpoint], request)
+        if isinstance(outcome, Response):
+            return outcome
+        code, body = outcome
+        return Response(body, status=code, mimetype="application/json")
+
+    def _run(self, handler: Handler, request: Request) -> tuple[int, str] | Response:
+        """(status, JSON text), or a ready Response for non-JSON answers and HTML errors."""
         try:
             with self.store.lock:
                 result = handler(self.store, request)
         except MlflowError as error:
-            return Response(error_body(error), status=http_status(error.error_code),
-                            mimetype="application/json")
+            return http_status(error.error_code), error_body(error)
         except HTTPException as error:
             return error.get_response(request.environ)
         except Exception as error:  # an answer MLflow would not give: log it loudly
@@ -79,8 +144,7 @@ class FakeflowApp:
             return InternalServerError().get_response(request.environ)
         if isinstance(result, Response):
             return result
-        return Response(to_json(result), mimetype="application/json")
-
+        return 200, to_json(result)
 
     def _options(self, adapter: Any, request: Request) -> Response:
         """Flask's automatic OPTIONS answer: 204 with the allowed methods."""
@@ -96,4 +160,4 @@ def create_app(store: TrackingStore | None = None, **options: Any) -> FakeflowAp
     return FakeflowApp(store, **options)
 
 
-__all__ = ["FakeflowApp", "create_app", "Route"]
+__all__ = ["FakeflowApp", "create_app"]

@@ -9,10 +9,13 @@ from fakeflow.state.errors import invalid
 
 
 def check_safe_path(path: str) -> str:
+    """MLflow on a POSIX server: no '#', no '..' component, nothing absolute (POSIX or Windows).
+
+    A backslash is an ordinary character there, as it is in fakeflow's storage keys.
+    """
     decoded = urllib.parse.unquote(path)
     if (
         "#" in decoded
-        or "\\" in decoded
         or ".." in decoded.split("/")
         or pathlib.PurePosixPath(decoded).is_absolute()
         or pathlib.PureWindowsPath(decoded).is_absolute()

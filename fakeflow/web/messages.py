@@ -17,23 +17,34 @@ class Field:
     repeated: bool = False
     enum: tuple[tuple[str, int], ...] = ()
     message: "Message | None" = None
+    json_name: str = ""
 
-    @property
-    def json_name(self) -> str:
+    def __post_init__(self) -> None:
         head, *rest = self.name.split("_")
-        return head + "".join(part[:1].upper() + part[1:] for part in rest)
+        camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+        object.__setattr__(self, "json_name", camel)
 
 
 @dataclass(frozen=True)
 class Message:
     name: str
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    by_key: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
+    #: fields whose snake_case and camelCase spellings differ, and nested messages
+    aliased: tuple[Field, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            # protobuf looks the JSON name up first, then the field name
+            self.by_key.setdefault(f.json_name, f)
+        for f in self.fields:
+            self.by_key.setdefault(f.name, f)
+        object.__setattr__(self, "aliased", tuple(
+            f for f in self.fields if f.name != f.json_name or f.kind == "message"
+        ))
 
     def field_by_key(self, key: str) -> Field | None:
-        for f in self.fields:
-            if key == f.name or key == f.json_name:
-                return f
-        return None
+        return self.by_key.get(key)
 
 
 def S(name: str, repeated: bool = False) -> Field:

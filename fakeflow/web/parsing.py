@@ -91,7 +91,7 @@ def raw_request_dict(request: Request, message: Message) -> Any:
 def reject_conflicting_aliases(raw: Any, message: Message) -> None:
     if not isinstance(raw, dict):
         return
-    for f in message.fields:
+    for f in message.aliased:
         if f.name != f.json_name and f.name in raw and f.json_name in raw:
             raise invalid(
                 f"Request specifies both '{f.name}' and '{f.json_name}'; provide only one of them."

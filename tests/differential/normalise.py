@@ -22,6 +22,7 @@ import re
 from typing import Any, Iterable
 
 RUN_ID = re.compile(r"(?<![0-9a-f])(?<!m-)[0-9a-f]{32}(?![0-9a-f])")
+RUN_ID_UPPER = re.compile(r"(?<![0-9A-Fa-f])[0-9A-F]{32}(?![0-9A-Fa-f])")
 MODEL_ID = re.compile(r"m-[0-9a-f]{32}(?![0-9a-f])")
 RANDOM_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
 SERVER_CLOCK_KEYS = frozenset({
@@ -126,6 +127,7 @@ class Normaliser:
         """Normalise a free-text string (messages, URIs)."""
         out = MODEL_ID.sub(lambda m: self.models.get(m.group(0), m.group(0)), value)
         out = RUN_ID.sub(lambda m: self.runs.get(m.group(0), m.group(0)), out)
+        out = RUN_ID_UPPER.sub(lambda m: self._upper_run(m.group(0)), out)
         for pattern in EXP_ID_CONTEXTS:
             out = pattern.sub(
                 lambda m: m.group(1) + self.experiments.get(m.group(2), m.group(2)), out
@@ -133,6 +135,11 @@ class Normaliser:
         if self.suffix:
             out = out.replace(self.suffix, "<sfx>")
         return PY_SET_REPR.sub(_sorted_set_repr, out)
+
+    def _upper_run(self, raw: str) -> str:
+        """A known run id sent in upper case (case-sensitivity probes) -> ``<RUN:n>``."""
+        placeholder = self.runs.get(raw.lower())
+        return placeholder.upper() if placeholder else raw
 
     def _rewrite(self, node: Any, key: str | None, parent: str | None) -> Any:
         if isinstance(node, dict):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\|(upper))?\}")
 
 
 def substitute(value: Any, env: Mapping[str, str]) -> Any:
     """Replace ``${var}`` in every string inside ``value`` (dicts, lists, keys included)."""
     if isinstance(value, str):
-        return _VAR.sub(lambda m: _lookup(env, m.group(1)), value)
+        return _VAR.sub(lambda m: _lookup(env, m.group(1), m.group(2)), value)
     if isinstance(value, bytes):
         return substitute(value.decode("utf-8"), env).encode("utf-8")
     if isinstance(value, dict):
@@ -21,13 +21,15 @@ def substitute(value: Any, env: Mapping[str, str]) -> Any:
     return value
 
 
-def _lookup(env: Mapping[str, str], name: str) -> str:
+def _lookup(env: Mapping[str, str], name: str, transform: str | None = None) -> str:
+    """``${name}`` or ``${name|upper}``."""
     try:
-        return str(env[name])
+        value = str(env[name])
     except KeyError:
         # Keep going so the comparison still reports the earlier failure; the marker
         # is identical on both sides and so never creates a difference of its own.
         return f"<missing:{name}>"
+    return value.upper() if transform == "upper" else value
 
 
 def extract(body: Any, path: str) -> Any:

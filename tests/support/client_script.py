@@ -159,3 +159,47 @@ def training_script(uri: str, prefix: str) -> dict[str, Any]:
         })
         snap["final_runs"] = [_run(client.get_run(r)) for r in (run1, run2, run3)]
     return snap
+
+
+def bulk_script(uri: str, prefix: str) -> dict[str, Any]:
+    """Client-side chunking (log_batch over the server limits) and paged experiment search."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag, ViewType
+
+    snap: dict[str, Any] = {}
+    client = MlflowClient(tracking_uri=uri)
+    exp_ids = [client.create_experiment(f"{prefix}-{i}", tags={"i": str(i)}) for i in range(5)]
+    run = client.create_run(exp_ids[0], run_name="bulk", start_time=T0)
+    run_id = run.info.run_id
+    client.log_batch(
+        run_id,
+        metrics=[Metric("series", float(i % 17), T0 + i, i) for i in range(2100)],
+        params=[Param(f"p{i:03d}", str(i)) for i in range(120)],
+        tags=[RunTag(f"t{i:03d}", "x" * 9000 if i == 0 else str(i)) for i in range(120)],
+    )
+    history = client.get_metric_history(run_id, "series")
+    snap["history_len"] = len(history)
+    snap["history_head"] = _history(history[:5])
+    snap["history_tail"] = _history(history[-5:])
+    fetched = client.get_run(run_id)
+    snap["param_count"] = len(fetched.data.params)
+    snap["tag_t000_len"] = len(fetched.data.tags["t000"])
+    snap["latest_series"] = fetched.data.metrics["series"]
+
+    client.delete_experiment(exp_ids[4])
+    pages, token = [], None
+    while True:
+        page = client.search_experiments(
+            view_type=ViewType.ALL, max_results=2, filter_string=f"name LIKE '{prefix}-%'",
+            order_by=["name DESC"], page_token=token,
+        )
+        pages.append([e.name for e in page])
+        token = page.token
+        if not token:
+            break
+    snap["experiment_pages"] = pages
+    snap["active_only"] = [e.name for e in client.search_experiments(filter_string=f"name LIKE '{prefix}-%'")]
+    snap["deleted_by_name"] = _experiment(client.get_experiment_by_name(f"{prefix}-4"))
+    snap["tagged"] = [e.name for e in client.search_experiments(filter_string="tags.i = '3'")
+                      if e.name.startswith(prefix)]
+    return snap

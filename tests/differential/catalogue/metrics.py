@@ -142,6 +142,32 @@ CASES = [
         get_run("r1"),
     ),
     case(
+        "metric-bulk-interval-sampling",
+        new_experiment("e1"),
+        new_run("r1", "e1", run_name="dense"),
+        new_run("r2", "e1", run_name="sparse"),
+        new_run("r3", "e1", run_name="offset"),
+        post("runs/log-batch", {"run_id": "${r1}", "metrics": [
+            {"key": "y", "value": float(i), "timestamp": TS + i, "step": i} for i in range(50)]}),
+        post("runs/log-batch", {"run_id": "${r2}", "metrics": [
+            {"key": "y", "value": float(i), "timestamp": TS + i, "step": i * 9} for i in range(12)]}),
+        post("runs/log-batch", {"run_id": "${r3}", "metrics": [
+            {"key": "y", "value": float(i), "timestamp": TS + i % 3, "step": 20 + i % 17} for i in range(40)]}),
+        *[get("metrics/get-history-bulk-interval",
+              [("run_ids", "${r1}"), ("run_ids", "${r2}"), ("run_ids", "${r3}"), ("metric_key", "y"), *extra])
+          for extra in (
+              [("max_results", "7")],
+              [("max_results", "1")],
+              [("max_results", "25")],
+              [("start_step", "10"), ("end_step", "40"), ("max_results", "6")],
+              [("start_step", "0"), ("end_step", "0")],
+              [("start_step", "-5"), ("end_step", "3")],
+              [("start_step", "95"), ("end_step", "200")],
+          )],
+        get("metrics/get-history-bulk-interval", [("run_ids", "${r2}"), ("run_ids", "${r2}"), ("metric_key", "y"),
+                                                  ("max_results", "4")], note="repeated run id"),
+    ),
+    case(
         "metric-bulk-interval",
         new_experiment("e1"),
         new_run("r1", "e1", run_name="a"),

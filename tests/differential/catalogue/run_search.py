@@ -158,3 +158,34 @@ CASES = [
         get("runs/search", {"experiment_ids": "${e1}"}),
     ),
 ]
+
+
+def _many_runs(count: int) -> list:
+    steps = [new_experiment("e1")]
+    for i in range(count):
+        steps.append(new_run(f"r{i}", "e1", run_name=f"run-{i:02d}", start_time=TS + (i * 7) % count))
+        metrics = [] if i % 5 == 4 else [{"key": "m", "value": float(i % 4), "timestamp": TS}]
+        steps.append(post("runs/log-batch", {"run_id": "${r%d}" % i, "metrics": metrics,
+                                             "params": [{"key": "p", "value": str(i % 3)}],
+                                             "tags": [{"key": "odd", "value": str(i % 2)}]}))
+    return steps
+
+
+def _pages(order_by: list[str], filter_string: str = "", size: int = 6, pages: int = 5) -> list:
+    steps = []
+    for page in range(pages):
+        body = {"experiment_ids": ["${e1}"], "max_results": size, "order_by": order_by, "filter": filter_string}
+        if page:
+            body["page_token"] = "${tok%d}" % page
+        steps.append(post("runs/search", body, capture={"tok%d" % (page + 1): "next_page_token"}))
+    return steps
+
+
+CASES.append(case(
+    "run-search-many-pages",
+    *_many_runs(25),
+    *_pages(["metrics.m DESC"]),
+    *_pages(["params.p", "metrics.m"], pages=3, size=10),
+    *_pages([], filter_string="tags.odd = '1' AND metrics.m >= 1", size=4, pages=3),
+    *_pages(["tags.odd DESC", "attributes.run_name"], size=8, pages=4),
+))
