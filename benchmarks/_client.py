@@ -1,8 +1,10 @@
 """The one HTTP client every target is measured with.
 
 ``http.client`` rather than ``requests`` by default: it adds the least client-side cost, so the
-ratios between servers reflect the servers. It keeps connections alive where the server allows it
-(real MLflow's uvicorn) and reconnects where it does not (Werkzeug's server closes every connection).
+ratios between servers reflect the servers. It keeps its connection alive wherever the server
+allows it (fakeflow's server, real MLflow's uvicorn) and reconnects transparently where the
+server answers ``Connection: close`` (Werkzeug's dev server, after every request); it counts the
+connections it opens, so the report can show which target kept them.
 """
 
 from __future__ import annotations
@@ -30,19 +32,40 @@ class Call:
 
 
 class Client(Protocol):
+    #: TCP connections opened so far, or None where the client cannot tell.
+    connections: int | None
+
     def send(self, call: Call) -> tuple[int, bytes]: ...
 
     def close(self) -> None: ...
 
 
+class _CountingConnection(http.client.HTTPConnection):
+    """``HTTPConnection`` that counts its (re)connects: one per request means no keep-alive."""
+
+    opened = 0
+
+    def connect(self) -> None:
+        super().connect()
+        self.opened += 1
+
+
 class RawClient:
-    """``http.client`` over one connection, reopened whenever the server closes it."""
+    """``http.client`` over one connection, reopened whenever the server closes it.
+
+    ``http.client`` drops its socket after an answer that says ``Connection: close`` and opens a
+    new one on the next request; a kept-alive socket the server closed while idle is retried once.
+    """
 
     name = "http.client"
 
     def __init__(self, base_url: str, timeout: float = 60.0) -> None:
         parts = urlsplit(base_url)
-        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        self._conn = _CountingConnection(parts.hostname, parts.port, timeout=timeout)
+
+    @property
+    def connections(self) -> int:
+        return self._conn.opened
 
     def send(self, call: Call) -> tuple[int, bytes]:
         headers = JSON_HEADERS if call.body is not None else {}
@@ -74,6 +97,7 @@ class RequestsClient:
         self._base = base_url.rstrip("/")
         self._session = requests.Session()
         self._timeout = timeout
+        self.connections = None  # urllib3 reopens closed sockets without a count we can read
 
     def send(self, call: Call) -> tuple[int, bytes]:
         headers = JSON_HEADERS if call.body is not None else None
@@ -90,10 +114,11 @@ CLIENTS: dict[str, Callable[[str], Client]] = {"http.client": RawClient, "reques
 
 @dataclass(frozen=True)
 class Rate:
-    """``count`` requests answered 200 in ``seconds`` of wall time."""
+    """``count`` requests answered 200 in ``seconds`` of wall time, over ``connections`` opened."""
 
     count: int
     seconds: float
+    connections: int | None = None
 
     @property
     def per_second(self) -> float:
@@ -106,6 +131,7 @@ def replay(client: Client, calls: Sequence[Call], budget_s: float | None = None)
     Any answer other than 200 aborts: a fast error is not throughput.
     """
     done = 0
+    opened_before = client.connections
     start = time.perf_counter()
     for call in calls:
         status, body = client.send(call)
@@ -114,4 +140,6 @@ def replay(client: Client, calls: Sequence[Call], budget_s: float | None = None)
         done += 1
         if budget_s is not None and time.perf_counter() - start > budget_s:
             break
-    return Rate(done, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    opened = None if opened_before is None else client.connections - opened_before
+    return Rate(done, seconds, opened)

@@ -1,4 +1,4 @@
-"""Start and stop the servers under test: fakeflow, bare Werkzeug (own processes), real MLflow."""
+"""Start and stop the servers under test: fakeflow and bare apps (own processes), real MLflow."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Target:
 
 
 def start_local(kind: str, timeout: float = 30.0) -> Target:
-    """``kind`` ("fakeflow" or "bare") behind fakeflow's ThreadedServer in a child process."""
+    """``kind`` (a name in ``benchmarks._serve.TARGETS``) served by a child process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks._serve", kind],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=repo_env(),

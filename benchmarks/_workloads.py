@@ -1,4 +1,4 @@
-"""The two measured requests and the data behind them, identical for every target.
+"""The measured requests and the data behind them, identical for every target.
 
 Seeding goes over HTTP with the same client, so fakeflow and real MLflow hold the same runs.
 """
@@ -17,9 +17,18 @@ SEARCH_PATH = f"{API}/runs/search"
 
 SEARCH_RUNS = 100
 SEARCH_PAGE = 50
+#: The second search workload: same data and filter, a small page, so the cost of the search
+#: itself shows apart from the cost of writing 50 runs of pretty-printed JSON.
+SMALL_SEARCH_PAGE = 10
 SEARCH_FILTER = "metrics.acc > 0.2 and params.optimizer = 'adam'"
 SEARCH_ORDER_BY = ["metrics.acc DESC"]
 BASE_TIME_MS = 1_700_000_000_000
+
+#: Every measured workload, in report order: key -> label.
+WORKLOADS = {"log_metric": "log-metric", "search": f"run search (page of {SEARCH_PAGE})",
+             "search_10": f"run search (page of {SMALL_SEARCH_PAGE})"}
+#: The search workloads -> their page size (same runs, filter and order for both).
+SEARCH_PAGES = {"search": SEARCH_PAGE, "search_10": SMALL_SEARCH_PAGE}
 
 #: What the bare app is sent in place of ids it never created (same shape and length).
 PLACEHOLDER_RUN_ID = "0" * 32
@@ -83,14 +92,14 @@ def log_metric_calls(run_id: str, count: int, first_step: int = 0) -> list[Call]
     ]
 
 
-def search_call(experiment_id: str) -> Call:
+def search_call(experiment_id: str, page_size: int = SEARCH_PAGE) -> Call:
     return Call("POST", SEARCH_PATH, json.dumps({
         "experiment_ids": [experiment_id], "filter": SEARCH_FILTER,
-        "order_by": SEARCH_ORDER_BY, "max_results": SEARCH_PAGE,
+        "order_by": SEARCH_ORDER_BY, "max_results": page_size,
     }).encode())
 
 
-def expected_search_names(runs: int = SEARCH_RUNS) -> list[str]:
+def expected_search_names(runs: int = SEARCH_RUNS, page_size: int = SEARCH_PAGE) -> list[str]:
     """The first page MLflow's rules give: matching runs by acc desc, then start_time desc."""
     matching = []
     for index in range(runs):
@@ -100,12 +109,13 @@ def expected_search_names(runs: int = SEARCH_RUNS) -> list[str]:
         if acc > 0.2 and params["optimizer"] == "adam":
             matching.append((acc, create["start_time"], create["run_name"]))
     matching.sort(key=lambda item: (-item[0], -item[1]))
-    return [name for _, _, name in matching[:SEARCH_PAGE]]
+    return [name for _, _, name in matching[:page_size]]
 
 
-def search_page_names(client: Client, experiment_id: str) -> list[str]:
+def search_page_names(client: Client, experiment_id: str,
+                      page_size: int = SEARCH_PAGE) -> list[str]:
     """Run names on the benchmark's search page, as this target answers it."""
-    status, body = client.send(search_call(experiment_id))
+    status, body = client.send(search_call(experiment_id, page_size))
     if status != 200:
         raise BenchmarkError(f"search -> {status}: {body[:300]!r}")
     return [run["info"]["run_name"] for run in json.loads(body).get("runs", [])]

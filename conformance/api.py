@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from hypothesis import settings as Settings
+
 from . import divergences
 from .profiles import profile as make_profile
 from .report import to_text
@@ -27,11 +29,14 @@ def as_target(target: TargetLike, prefix: str = "", auth_header: str | None = No
 def check(target: TargetLike, *, against: TargetLike | None = None,
           suites: Iterable[str] | None = None, profile: str = "ci",
           max_examples: int | None = None, steps: int | None = None,
-          known_divergences: str | Path | None = None) -> RunReport:
+          known_divergences: str | Path | None = None,
+          settings: Settings | None = None) -> RunReport:
+    """Run suites; ``settings`` (Hypothesis) replaces the profile entirely when given."""
     given = [target] + ([against] if against is not None else [])
     targets = [as_target(t) for t in given]
     try:
-        return run(targets, make_profile(profile, max_examples=max_examples, steps=steps),
+        chosen = settings or make_profile(profile, max_examples=max_examples, steps=steps)
+        return run(targets, chosen,
                    suites=suites, known=divergences.load(known_divergences), profile=profile)
     finally:
         for original, t in zip(given, targets):

@@ -7,12 +7,14 @@ import os
 import sys
 from pathlib import Path
 
+import requests
+
 from . import divergences
 from .profiles import PROFILES, profile
 from .report import to_json, to_text
 from .runner import run
 from .suites import all_suites
-from .transport import make_target
+from .transport import Target, make_target
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _preflight(target: Target) -> None:
+    """Fail fast (exit 2) on an unreachable target instead of six suites of stack traces."""
+    try:
+        target.send("GET", "experiments/search", query={"max_results": 1})
+    except requests.RequestException as exc:
+        raise ConnectionError(f"cannot reach {target.name}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list:
@@ -54,11 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         targets = [make_target(args.target, args.prefix, args.auth_header)]
         if args.against:
             targets.append(make_target(args.against, args.against_prefix, args.against_auth_header))
+        for target in targets:
+            _preflight(target)
         known = divergences.load(args.known_divergences)
         settings = profile(args.profile, max_examples=args.max_examples, steps=args.steps)
         report = run(targets, settings, suites=args.suites, known=known,
                      profile=args.profile, seed=args.seed)
-    except (ValueError, KeyError, ImportError) as exc:
+    except (ValueError, KeyError, ImportError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -18,6 +18,8 @@ SERVER_TIMESTAMPS = {"creation_time", "last_update_time"}
 UNORDERED_LISTS = {"tags", "params"}  # lists of {key, value}, ordered by insertion only
 _SQL_NOISE = re.compile(r"\s*\(sqlite3\.|\s*\(psycopg|\s*\(pymysql|\s*\(MySQLdb|\[SQL: ", re.S)
 
+_PY_SET = re.compile(r"\{('[^']*'(?:, '[^']*')*)\}")
+
 Normaliser = Callable[[Any, IdMap], Any]
 
 
@@ -44,11 +46,13 @@ def _walk(obj: Any, ids: IdMap, key: str | None = None) -> Any:
 
 
 def _error_message(message: str) -> str:
-    """Integrity errors carry the database's own text after the MLflow sentence; drop it."""
+    """Integrity errors carry the database's own text after the MLflow sentence: dropped.
+    Messages that print a Python set (``Valid keys are '{'a', 'b'}'``) have no defined
+    element order (it changes with each server process): sorted."""
     match = _SQL_NOISE.search(message)
     if match:
-        return message[: match.start()].rstrip() + " <database text>"
-    return message
+        message = message[: match.start()].rstrip() + " <database text>"
+    return _PY_SET.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", message)
 
 
 def generic(body: Any, ids: IdMap) -> Any:

@@ -4,17 +4,22 @@ speed is reported by ``python -m benchmarks.bench_core``, not judged by the test
 from __future__ import annotations
 
 import json
+import socketserver
+import statistics
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from werkzeug.test import Client
 
 from benchmarks import _memory, bench_core
 from benchmarks._client import BenchmarkError, Call, RawClient, replay
-from benchmarks._serve import bare_app
-from benchmarks._workloads import log_metric_calls
+from benchmarks._serve import TARGETS, WerkzeugServer, bare_app
+from benchmarks._targets import start_local
+from benchmarks._workloads import SEARCH_PAGES, WORKLOADS, log_metric_calls
 from fakeflow import ThreadedServer, create_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,21 +36,43 @@ def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_every_throughput_figure_is_produced(tiny_results: dict) -> None:
     config = bench_core.TINY
-    for workload, per_round in (("log_metric", config.log_metric_requests),
-                                ("search", config.search_requests)):
+    assert set(tiny_results["throughput"]) == set(WORKLOADS)
+    for workload in WORKLOADS:
         figures = tiny_results["throughput"][workload]
-        for target in ("fakeflow", "bare"):
-            assert figures[f"{target}_rps"] > 0
-            assert len(figures[f"{target}_rounds_rps"]) == config.rounds
-            assert figures["requests"][target] == config.rounds * per_round
-        assert figures["fakeflow_vs_bare"] > 0
-        assert figures["real_rps"] is None and figures["fakeflow_vs_real"] is None
+        for target in bench_core.LOCAL_TARGETS:
+            key = bench_core.json_key(target)
+            assert figures[f"{key}_rps"] > 0
+            assert len(figures[f"{key}_rounds_rps"]) == config.rounds
+            assert figures["requests"][target] == config.rounds * config.requests(target, workload)
+        for ratio in ("fakeflow_vs_bare", "fakeflow_vs_bare_keepalive"):
+            assert figures[ratio] > 0
+        for ratio in ("fakeflow_vs_real", "bare_vs_real", "bare_keepalive_vs_real"):
+            assert figures[ratio] is None
+        assert figures["real_rps"] is None
     assert tiny_results["real"] is None
 
 
-def test_search_workload_does_the_real_work(tiny_results: dict) -> None:
-    # fakeflow answered the benchmark search with the page MLflow's ordering gives.
-    assert tiny_results["throughput"]["search"]["page_matches"] == {"fakeflow": True}
+def test_the_judged_ratio_is_against_werkzeugs_own_server(tiny_results: dict) -> None:
+    figures = tiny_results["throughput"]["log_metric"]
+    rounds = zip(figures["fakeflow_rounds_rps"], figures["bare_rounds_rps"])
+    assert figures["fakeflow_vs_bare"] == pytest.approx(statistics.median(
+        ff / bare for ff, bare in rounds))
+
+
+def test_the_client_keeps_connections_alive_except_on_werkzeug(tiny_results: dict) -> None:
+    for workload in WORKLOADS:
+        per_request = tiny_results["throughput"][workload]["connections_per_request"]
+        assert per_request["bare"] == 1.0  # Werkzeug's server closes after every answer
+        # fakeflow's server keeps one connection per target, workload and round.
+        assert per_request["fakeflow"] == per_request["bare-keepalive"] < 0.2
+
+
+def test_search_workloads_do_the_real_work(tiny_results: dict) -> None:
+    # fakeflow answered each benchmark search with the page MLflow's ordering gives.
+    for workload, page in SEARCH_PAGES.items():
+        figures = tiny_results["throughput"][workload]
+        assert figures["page_size"] == page
+        assert figures["page_matches"] == {"fakeflow": True}
 
 
 def test_every_startup_figure_is_produced(tiny_results: dict) -> None:
@@ -67,15 +94,18 @@ def test_memory_figures_come_from_real_allocations(tiny_results: dict) -> None:
 
 def test_targets_are_judged_and_reported(tiny_results: dict) -> None:
     targets = {t["name"]: t for t in tiny_results["targets"]}
-    assert len(targets) == 9
+    assert len(targets) == 2 * len(WORKLOADS) + 5
     for name, target in targets.items():
         if "real MLflow" in name:
             assert target["passed"] is None and target["measured"] is None
         else:
             assert isinstance(target["passed"], bool) and target["measured"] > 0
     text = bench_core.render(tiny_results, bench_core.judge(tiny_results))
-    for fragment in ("log-metric", "run search", "startup", "bytes per metric point", "targets:"):
+    for fragment in ("log-metric", "run search (page of 50)", "run search (page of 10)",
+                     "bare-ka", "informational, no target", "startup", "bytes per metric point",
+                     "load average", "targets:"):
         assert fragment in text
+    assert not any("bare-ka" in name or "keepalive" in name for name in targets)
 
 
 def test_memory_per_metric_point_is_within_target() -> None:
@@ -91,6 +121,66 @@ def test_bare_app_reads_the_body_and_answers_empty_json() -> None:
                                      content_type="application/json")
     assert response.status_code == 200
     assert response.get_json() == {}
+
+
+@pytest.mark.parametrize("serve, connections", [
+    (lambda: ThreadedServer(bare_app).start(), 1),  # keep-alive: one connection for all
+    (lambda: WerkzeugServer(bare_app), 5),  # Connection: close, and a transparent reconnect
+])
+def test_client_reconnects_only_when_the_server_closes(serve, connections: int) -> None:
+    server = serve()
+    client = RawClient(server.url)
+    try:
+        rate = replay(client, log_metric_calls("0" * 32, 5))
+        assert (rate.count, rate.connections) == (5, connections)
+    finally:
+        client.close()
+        server.stop()
+
+
+class _CloseWithoutSaying(socketserver.StreamRequestHandler):
+    """Answers one request as if keeping the connection alive, then hangs up while idle."""
+
+    def handle(self) -> None:
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+
+@pytest.fixture
+def hangs_up_when_idle() -> Iterator[str]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _CloseWithoutSaying)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_client_retries_once_on_a_connection_dropped_while_idle(hangs_up_when_idle: str) -> None:
+    client = RawClient(hangs_up_when_idle)
+    try:
+        rate = replay(client, [Call("GET", "/health")] * 3)
+        assert (rate.count, rate.connections) == (3, 3)
+    finally:
+        client.close()
+
+
+def test_every_served_target_starts_answers_and_stops() -> None:
+    for name in bench_core.LOCAL_TARGETS:
+        assert name in TARGETS
+        target = start_local(name)
+        client = RawClient(target.url)
+        try:
+            status, _ = client.send(Call("GET", "/health"))
+            assert status == 200
+        finally:
+            client.close()
+            target.stop()
 
 
 def test_an_error_answer_is_not_counted_as_throughput() -> None:

@@ -7,6 +7,7 @@ against any server, e.g. ``CONFORMANCE_TARGET=http://127.0.0.1:5000 pytest -k ex
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -69,3 +70,34 @@ def test_prefix_and_auth_header_reach_a_mounted_server() -> None:
     unauthenticated = WsgiTarget(app, name="vendor", prefix="/vendor/mlflow")
     with pytest.raises(AssertionError, match="401"):
         assert_conforms(unauthenticated, suites=["runs"], max_examples=1)
+
+
+def test_normaliser_erases_only_what_may_differ() -> None:
+    """Ids map to symbols (also inside messages and URIs), clocks are masked, unordered lists
+    and Python-set renderings are sorted; everything else is kept as is."""
+    from conformance.normalise import normalise
+    from conformance.refs import IdMap
+    from conformance.transport import Reply
+
+    def view(exp_id: str, run_id: str, tags: list, keys: str) -> dict:
+        ids = IdMap()
+        ids.bind("E1", exp_id)
+        ids.bind("R1", run_id)
+        run = {"info": {"run_id": run_id, "experiment_id": exp_id,
+                        "artifact_uri": f"mlflow-artifacts:/{exp_id}/{run_id}/artifacts"},
+               "data": {"tags": tags}}
+        ok = normalise("get_run", Reply(200, "application/json",
+                                        json.dumps({"run": run})), ids)
+        err = normalise("search_runs", Reply(400, "application/json", json.dumps({
+            "error_code": "INVALID_PARAMETER_VALUE",
+            "message": f"No tag with name: t in experiment with id {exp_id}; keys '{keys}'"})), ids)
+        return {"ok": ok, "err": err}
+
+    a = view("7", "a" * 32, [{"key": "b", "value": "1"}, {"key": "a", "value": "2"}],
+             "{'x', 'y'}")
+    b = view("91", "b" * 32, [{"key": "a", "value": "2"}, {"key": "b", "value": "1"}],
+             "{'y', 'x'}")
+    assert a == b
+    c = view("91", "b" * 32, [{"key": "a", "value": "3"}, {"key": "b", "value": "1"}],
+             "{'y', 'x'}")
+    assert a != c

@@ -195,7 +195,7 @@ def test_fault_injection_through_the_mlflow_client(pytester, transport):
             start = time.perf_counter()
             with pytest.raises(MlflowException):
                 fakeflow.client.log_batch(run.info.run_id, params=[mlflow.entities.Param("p", "v")])
-            assert time.perf_counter() - start < 1.0  # retries are turned down
+            assert time.perf_counter() - start < 10  # MLflow's default retries take minutes
             fakeflow.client.log_batch(run.info.run_id, params=[mlflow.entities.Param("p", "v")])
             assert fakeflow.store.runs[run.info.run_id].params == {"p": "v"}
 

@@ -151,3 +151,18 @@ def test_files(tmp_path):
     snapshot.load_file(copy, path)
     assert snapshot.dump(copy) == snapshot.dump(store)
     assert not (tmp_path / "state.json.tmp").exists()
+
+
+def test_experiment_datasets_survive_a_snapshot():
+    """The first logging of (name, digest) defines an experiment's dataset, before and after."""
+    store = TrackingStore()
+    experiment_id = store.create_experiment("datasets")
+    first = store.create_run(experiment_id).run_id
+    store.log_inputs(first, [DatasetInput(Dataset("d", "1", source="first"), {"k": "v"})])
+    restored = TrackingStore()
+    snapshot.load(restored, snapshot.dump(store))
+    second = restored.create_run(experiment_id).run_id
+    restored.log_inputs(second, [DatasetInput(Dataset("d", "1", source="second"))])
+    assert restored.get_run(second).dataset_inputs[0].dataset.source == "first"
+    assert restored.get_run(first).dataset_inputs[0].tags == {"k": "v"}
+    assert snapshot.dump(restored)["datasets"] == snapshot.dump(store)["datasets"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Callable
 
 from .base import ConformanceMachine
 
@@ -22,7 +23,8 @@ SUITES: dict[str, Suite] = {}
 _MODULES = ("experiments", "runs", "metrics", "params_tags", "search", "errors")
 
 
-def register(name: str, description: str):
+def register(name: str, description: str
+             ) -> Callable[[type[ConformanceMachine]], type[ConformanceMachine]]:
     """Class decorator adding a state machine to the registry."""
 
     def wrap(cls: type[ConformanceMachine]) -> type[ConformanceMachine]:

@@ -73,8 +73,13 @@ class ConformanceMachine(RuleBasedStateMachine):
         if name in self.model.names_in_use():
             self.ctx.expect_error("create_experiment", reply, 400, "RESOURCE_ALREADY_EXISTS")
             return None
-        self.ctx.expect("create_experiment", reply, 200, {"experiment_id": reply.json and reply.json.get("experiment_id")})
-        exp = Experiment(symbol, name, experiment_id=self.ctx.ids[0].value(symbol), tags=dict(tags or {}))
+        # The id is the server's choice; its shape is not: exactly one key, an integer string.
+        given = (reply.json or {}).get("experiment_id") if reply.status == 200 else None
+        self.ctx.expect("create_experiment", reply, 200, {"experiment_id": given})
+        if not isinstance(given, str) or not given.isdigit():
+            self.ctx.expect("create_experiment", reply, 200, {"experiment_id": "<integer string>"})
+            return None
+        exp = Experiment(symbol, name, experiment_id=given, tags=dict(tags or {}))
         self.model.experiments[symbol] = exp
         self.refresh_experiment(exp)
         self.tick()

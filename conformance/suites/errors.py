@@ -16,6 +16,9 @@ from ..refs import Ref
 from . import register
 from .base import ConformanceMachine
 
+# Printed by MLflow as a Python set (no defined order; the normaliser sorts it).
+RUN_ATTRIBUTE_KEYS = {"Created", "Run Name", "Run name", "artifact_uri", "created", "end_time",
+                      "run name", "run_id", "run_name", "start_time", "status", "user_id"}
 UNKNOWN_RUN = "0" * 31 + "1"  # well-formed but never issued (ids are uuid4 hex)
 UNKNOWN_EXPERIMENT = "987654321987"
 
@@ -36,7 +39,11 @@ class Case:
     json: bool = True
 
     def __repr__(self) -> str:
-        return f"Case({self.name})"
+        return f"Case({self.name!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints steps with this; keep the shrunk example readable."""
+        printer.text(repr(self))
 
 
 def _run(m: "ErrorSuite") -> Ref:
@@ -216,7 +223,9 @@ CASES: list[Case] = [
          lambda m: "Invalid entity type 'params'. Valid entity types are ('attribute', 'tag', "
                    "'tags')"),
     Case("search runs: lifecycle_stage is no attribute", "search_runs", "POST", "runs/search",
-         _search("attributes.lifecycle_stage = 'active'"), 400, "INVALID_PARAMETER_VALUE"),
+         _search("attributes.lifecycle_stage = 'active'"), 400, "INVALID_PARAMETER_VALUE",
+         lambda m: "Invalid attribute key 'lifecycle_stage' specified. Valid keys are '{"
+                   + ", ".join(f"'{k}'" for k in sorted(RUN_ATTRIBUTE_KEYS)) + "}'"),
     Case("search runs: IN on status", "search_runs", "POST", "runs/search",
          _search("attributes.status IN ('FINISHED')"), 400, "INVALID_PARAMETER_VALUE"),
     Case("search runs: quoted number for metric", "search_runs", "POST", "runs/search",

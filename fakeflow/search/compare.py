@@ -7,6 +7,7 @@ is configured, so ``%`` and ``_`` are always wildcards and a backslash is an ord
 
 from __future__ import annotations
 
+import operator
 import re
 from functools import lru_cache
 from typing import Any, Callable
@@ -40,17 +41,23 @@ def ilike(value: str, pattern: str) -> bool:
 
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
     "LIKE": like,
     "ILIKE": ilike,
     "IN": lambda a, b: a in b,
     "NOT IN": lambda a, b: a not in b,
 }
+
+
+def comparison(comparator: str, rhs: Any) -> Callable[[Any], bool]:
+    """``lambda lhs: compare(lhs, comparator, rhs)``, with the operator looked up once."""
+    op = OPERATORS[comparator]
+    return lambda lhs: lhs is not None and op(lhs, rhs)
 
 
 def compare(lhs: Any, comparator: str, rhs: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable, Sequence
 
-from fakeflow.search.compare import compare
+from fakeflow.search.compare import comparison, compare
 from fakeflow.search.filter import (
     ATTRIBUTE,
     DATASET,
@@ -106,33 +106,36 @@ def _matcher(clause: Clause) -> Callable[[Run], bool]:
     op = _check_comparator(clause)
     key, value = canonical_key(clause.key), clause.value
     if op in ("IS NULL", "IS NOT NULL"):
-        source = (lambda r: r.params) if clause.entity == PARAM else (lambda r: r.tags)
         present = op == "IS NOT NULL"
-        return lambda run: (key in source(run)) is present
+        if clause.entity == PARAM:
+            return lambda run: (key in run.params) is present
+        return lambda run: (key in run.tags) is present
     if clause.entity == METRIC:
-        target = float(value)  # type: ignore[arg-type]
+        matches = comparison(op, float(value))  # type: ignore[arg-type]
+        nan_matches = op == "!="
 
         def metric(run: Run) -> bool:
             history = run.metrics.get(key)
             point = history.latest if history is not None else None
             if point is None:
                 return False
-            if math.isnan(point.value):
-                return op == "!="
-            return compare(point.value, op, target)
+            if point.value != point.value:  # NaN
+                return nan_matches
+            return matches(point.value)
 
         return metric
+    matches = comparison(op, value)
     if clause.entity == PARAM:
-        return lambda run: compare(run.params.get(key), op, value)
+        return lambda run: matches(run.params.get(key))
     if clause.entity == TAG:
-        return lambda run: compare(run.tags.get(key), op, value)
+        return lambda run: matches(run.tags.get(key))
     if clause.entity == DATASET:
         if key == "context":
             return lambda run: any(
-                compare(d.tags.get(DATASET_CONTEXT_TAG), op, value) for d in run.dataset_inputs
+                matches(d.tags.get(DATASET_CONTEXT_TAG)) for d in run.dataset_inputs
             )
-        return lambda run: any(compare(getattr(d.dataset, key), op, value) for d in run.dataset_inputs)
-    return lambda run: compare(_attribute(run, key), op, value)
+        return lambda run: any(matches(getattr(d.dataset, key)) for d in run.dataset_inputs)
+    return lambda run: matches(_attribute(run, key))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,23 +163,28 @@ def _order_keys(order_by: Sequence[str] | None) -> list[OrderKey]:
     return keys
 
 
-def _sort_value(run: Run, key: OrderKey) -> tuple[int, Any]:
-    """(rank, value): rank 0 = present, 1 = NaN metric, 2 = missing; rank always ascends."""
+_MISSING = 2
+_NAN = 1
+
+
+def _value_getter(key: OrderKey) -> Callable[[Run], Any]:
+    """The sort value of a run, or ``_NAN`` / ``_MISSING`` ranks (present values rank 0)."""
+    name = key.key
     if key.entity == METRIC:
-        history = run.metrics.get(key.key)
-        point = history.latest if history is not None else None
-        if point is None:
-            return 2, None
-        if math.isnan(point.value):
-            return 1, None
-        return 0, point.value
+
+        def metric(run: Run) -> Any:
+            history = run.metrics.get(name)
+            point = history.latest if history is not None else None
+            if point is None:
+                return _MISSING
+            return _NAN if point.value != point.value else (point.value,)
+
+        return metric
     if key.entity == PARAM:
-        value = run.params.get(key.key)
-    elif key.entity == TAG:
-        value = run.tags.get(key.key)
-    else:
-        value = getattr(run, key.key)
-    return (2, None) if value is None else (0, value)
+        return lambda run: _MISSING if (v := run.params.get(name)) is None else (v,)
+    if key.entity == TAG:
+        return lambda run: _MISSING if (v := run.tags.get(name)) is None else (v,)
+    return lambda run: _MISSING if (v := getattr(run, name)) is None else (v,)
 
 
 def sort_runs(runs: list[Run], keys: list[OrderKey]) -> list[Run]:
@@ -184,16 +192,33 @@ def sort_runs(runs: list[Run], keys: list[OrderKey]) -> list[Run]:
     # Stable sorts from the least significant key: within each key, present values sort in the
     # requested direction and the rank (present < NaN < missing) always ascends.
     for key in reversed(keys):
-        ranked = [(_sort_value(run, key), run) for run in ordered]
-        present = [item for item in ranked if item[0][0] == 0]
-        present.sort(key=lambda item: item[0][1], reverse=not key.ascending)
-        rest = sorted((item for item in ranked if item[0][0] != 0), key=lambda item: item[0][0])
-        ordered = [run for _, run in present] + [run for _, run in rest]
+        getter = _value_getter(key)
+        values = [(getter(run), run) for run in ordered]
+        present = [item for item in values if item[0].__class__ is tuple]
+        if len(present) == len(values):
+            present.sort(key=_first_value, reverse=not key.ascending)
+            ordered = [run for _, run in present]
+            continue
+        present.sort(key=_first_value, reverse=not key.ascending)
+        nans = [run for value, run in values if value == _NAN]
+        missing = [run for value, run in values if value == _MISSING]
+        ordered = [run for _, run in present] + nans + missing
     return ordered
+
+
+def _first_value(item: tuple[tuple[Any], Run]) -> Any:
+    return item[0][0]
 
 
 # ---------------------------------------------------------------------------------------------
 # Entry point
+
+
+def _all(matchers: list[Callable[[Run], bool]], run: Run) -> bool:
+    for matches in matchers:
+        if not matches(run):
+            return False
+    return True
 
 
 def search_runs(
@@ -220,7 +245,5 @@ def search_runs(
     matchers = [_matcher(c) for c in clauses]
     offset = decode_offset_token(page_token)
     stages = lifecycle_stages(run_view_type)
-    selected = [
-        run for run in runs if run.lifecycle_stage in stages and all(m(run) for m in matchers)
-    ]
+    selected = [run for run in runs if run.lifecycle_stage in stages and _all(matchers, run)]
     return page_slice(sort_runs(selected, keys), offset, max_results)

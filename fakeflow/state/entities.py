@@ -65,6 +65,8 @@ class Run:
     dataset_inputs: list[DatasetInput] = field(default_factory=list)
     model_inputs: list[str] = field(default_factory=list)
     model_outputs: list[ModelOutput] = field(default_factory=list)
+    #: Bumped by the store on every change; lets readers cache what they derive from a run.
+    revision: int = 0
 
     def latest_metrics(self) -> dict[str, MetricPoint]:
         """Key -> latest point, in first-logged order."""

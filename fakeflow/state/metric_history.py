@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 
 class MetricPoint(NamedTuple):
@@ -77,6 +77,33 @@ class MetricHistory:
         if not self._tidy:
             self._tidy_up()
         return len(self._values)
+
+    def raw(self) -> tuple[array, array, array, bool]:
+        """The stored arrays (values, timestamps, steps) as they are, and whether they are tidy.
+
+        For snapshots: replaying points through ``append`` could pick another latest point among
+        ties, so a snapshot copies the arrays and ``latest`` as they are.
+        """
+        return self._values, self._timestamps, self._steps, self._tidy
+
+    @classmethod
+    def from_raw(
+        cls,
+        values: Iterable[float],
+        timestamps: Iterable[int],
+        steps: Iterable[int],
+        tidy: bool,
+        latest: MetricPoint | None,
+    ) -> "MetricHistory":
+        history = cls()
+        history._values = array("d", values)
+        history._timestamps = array("q", timestamps)
+        history._steps = array("q", steps)
+        if not len(history._values) == len(history._timestamps) == len(history._steps):
+            raise ValueError("metric history arrays differ in length")
+        history._tidy = tidy
+        history.latest = latest
+        return history
 
     def _tidy_up(self) -> None:
         ordered = sorted(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -74,25 +73,26 @@ def _dump_experiment(e: Experiment) -> dict[str, Any]:
 
 def _dump_history(history: MetricHistory) -> dict[str, Any]:
     latest = history.latest
+    values, timestamps, steps, tidy = history.raw()
     return {
-        "values": [_encode_float(v) for v in history._values],
-        "timestamps": list(history._timestamps),
-        "steps": list(history._steps),
-        "tidy": history._tidy,
+        "values": [_encode_float(v) for v in values],
+        "timestamps": list(timestamps),
+        "steps": list(steps),
+        "tidy": tidy,
         "latest": None if latest is None
         else [_encode_float(latest.value), latest.timestamp, latest.step],
     }
 
 
-def _dump_input(item: DatasetInput) -> dict[str, Any]:
-    d = item.dataset
+def _dump_dataset(d: Dataset) -> dict[str, Any]:
     return {
-        "dataset": {
-            "name": d.name, "digest": d.digest, "source_type": d.source_type,
-            "source": d.source, "schema": d.schema, "profile": d.profile,
-        },
-        "tags": _pairs(item.tags),
+        "name": d.name, "digest": d.digest, "source_type": d.source_type,
+        "source": d.source, "schema": d.schema, "profile": d.profile,
     }
+
+
+def _dump_input(item: DatasetInput) -> dict[str, Any]:
+    return {"dataset": _dump_dataset(item.dataset), "tags": _pairs(item.tags)}
 
 
 def _dump_run(r: Run) -> dict[str, Any]:
@@ -135,6 +135,11 @@ def dump(store: TrackingStore) -> Snapshot:
             "ids": _dump_ids(store),
             "experiments": [_dump_experiment(e) for e in store.experiments.values()],
             "runs": [_dump_run(r) for r in store.runs.values()],
+            # Datasets belong to experiments: the first logging of (name, digest) defines them.
+            "datasets": [
+                [experiment_id, _dump_dataset(d)]
+                for (experiment_id, _, _), d in store.datasets.items()
+            ],
         }
 
 
@@ -149,18 +154,16 @@ def _load_experiment(data: dict[str, Any]) -> Experiment:
 
 
 def _load_history(data: dict[str, Any]) -> MetricHistory:
-    history = MetricHistory()
-    history._values = array("d", (_decode_float(v) for v in data["values"]))
-    history._timestamps = array("q", data["timestamps"])
-    history._steps = array("q", data["steps"])
-    if not len(history._values) == len(history._timestamps) == len(history._steps):
-        raise SnapshotError("metric history arrays differ in length")
-    history._tidy = bool(data["tidy"])
     latest = data["latest"]
-    history.latest = None if latest is None else MetricPoint(
-        _decode_float(latest[0]), int(latest[1]), int(latest[2])
-    )
-    return history
+    try:
+        return MetricHistory.from_raw(
+            (_decode_float(v) for v in data["values"]), data["timestamps"], data["steps"],
+            bool(data["tidy"]),
+            None if latest is None
+            else MetricPoint(_decode_float(latest[0]), int(latest[1]), int(latest[2])),
+        )
+    except ValueError as error:
+        raise SnapshotError(str(error)) from error
 
 
 def _load_input(data: dict[str, Any]) -> DatasetInput:
@@ -209,6 +212,10 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
     try:
         experiments = [_load_experiment(e) for e in snapshot["experiments"]]
         runs = [_load_run(r) for r in snapshot["runs"]]
+        datasets = {
+            (experiment_id, d["name"], d["digest"]): Dataset(**d)
+            for experiment_id, d in snapshot.get("datasets", [])
+        }
         next_experiment_id = int(snapshot["next_experiment_id"])
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):
@@ -229,8 +236,12 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
             store.experiment_names[experiment.name] = experiment.experiment_id
             store.runs_by_experiment[experiment.experiment_id] = []
         for run in runs:
+            for item in run.dataset_inputs:  # share the experiment's dataset objects again
+                key = (run.experiment_id, item.dataset.name, item.dataset.digest)
+                item.dataset = datasets.setdefault(key, item.dataset)
             store.runs[run.run_id] = run
             store.runs_by_experiment[run.experiment_id].append(run.run_id)
+        store.datasets.update(datasets)
         store.next_experiment_id = next_experiment_id
         _load_ids(store, snapshot.get("ids") or {})
 

@@ -79,6 +79,8 @@ class TrackingStore:
         with self.lock:
             if seed is not None:
                 self.ids.reseed(seed)
+            #: Changes whenever the whole state is replaced, so caches of it can tell.
+            self.generation = getattr(self, "generation", 0) + 1
             self.experiments: dict[str, Experiment] = {}
             self.experiment_names: dict[str, str] = {}
             self.runs: dict[str, Run] = {}
@@ -171,7 +173,7 @@ class TrackingStore:
             experiment.lifecycle_stage = DELETED
             experiment.last_update_time = self.clock.now_ms()
             for run_id in self.runs_by_experiment.get(experiment.experiment_id, ()):
-                self.runs[run_id].lifecycle_stage = DELETED
+                self._set_lifecycle(self.runs[run_id], DELETED)
 
     def restore_experiment(self, experiment_id: str) -> None:
         with self.lock:
@@ -179,7 +181,7 @@ class TrackingStore:
             experiment.lifecycle_stage = ACTIVE
             experiment.last_update_time = self.clock.now_ms()
             for run_id in self.runs_by_experiment.get(experiment.experiment_id, ()):
-                self.runs[run_id].lifecycle_stage = ACTIVE
+                self._set_lifecycle(self.runs[run_id], ACTIVE)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.check_experiment_name(new_name)
@@ -287,10 +289,16 @@ class TrackingStore:
             raise run_not_found(run_id)
         return run
 
-    def _active_run(self, run_id: str) -> Run:
+    def _run_for_write(self, run_id: str) -> Run:
+        """The active run a caller is about to change; its ``revision`` moves on.
+
+        Every write to a run goes through here, so readers that cache a run's rendered form
+        (keyed by revision) can never serve a stale one.
+        """
         run = self._run(run_id)
         if run.lifecycle_stage != ACTIVE:
             raise run_not_active(run_id)
+        run.revision += 1
         return run
 
     def get_run(self, run_id: str) -> Run:
@@ -301,7 +309,7 @@ class TrackingStore:
         self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
     ) -> Run:
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             if status is not None:
                 run.status = status
             if end_time is not None:
@@ -313,18 +321,23 @@ class TrackingStore:
 
     def delete_run(self, run_id: str) -> None:
         with self.lock:
-            self._run(run_id).lifecycle_stage = DELETED
+            self._set_lifecycle(self._run(run_id), DELETED)
 
     def restore_run(self, run_id: str) -> None:
         with self.lock:
-            self._run(run_id).lifecycle_stage = ACTIVE
+            self._set_lifecycle(self._run(run_id), ACTIVE)
+
+    @staticmethod
+    def _set_lifecycle(run: Run, stage: str) -> None:
+        run.lifecycle_stage = stage
+        run.revision += 1
 
     # ---- logging ------------------------------------------------------------------------------
 
     def log_param(self, run_id: str, key: str, value: str) -> None:
         key, value = v.check_param(key, value)
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             old = run.params.get(key)
             if old is None:
                 run.params[key] = value
@@ -338,10 +351,10 @@ class TrackingStore:
     def log_metric(self, run_id: str, metric: MetricInput) -> None:
         with self.lock:
             if metric.model_id:
-                self._active_run(run_id)
+                self._run_for_write(run_id)
                 raise _unknown_model_error()
             v.check_metric(metric.key, metric.value, metric.timestamp, metric.step)
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             self._append_metric(run, metric)
 
     def _append_metric(self, run: Run, metric: MetricInput) -> None:
@@ -353,7 +366,7 @@ class TrackingStore:
     def set_tag(self, run_id: str, key: str, value: str) -> None:
         key, value = v.check_tag(key, value)
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             self._set_tag(run, key, value)
 
     def _set_tag(self, run: Run, key: str, value: str) -> None:
@@ -367,7 +380,7 @@ class TrackingStore:
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             if key not in run.tags:
                 raise MlflowError(
                     f"No tag with name: {key} in run with id {run_id}", RESOURCE_DOES_NOT_EXIST
@@ -392,7 +405,7 @@ class TrackingStore:
         v.check_unique_param_keys([key for key, _ in params])
         del single
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             conflicts = [
                 {"key": key, "old_value": run.params[key], "new_value": value}
                 for key, value in params
@@ -481,7 +494,7 @@ class TrackingStore:
             for key, value in item.tags.items():
                 v.check_input_tag(key, value)
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             firsts: dict[tuple[str, str], DatasetInput] = {}
             for item in datasets:
                 firsts.setdefault((item.dataset.name, item.dataset.digest), item)
@@ -496,7 +509,7 @@ class TrackingStore:
 
     def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             ids = [o.model_id for o in run.model_outputs] + [o.model_id for o in outputs]
             if len(set(ids)) != len(ids):
                 raise MlflowError(
@@ -509,7 +522,7 @@ class TrackingStore:
     def record_logged_model(self, run_id: str, model: dict) -> None:
         """The MLflow 2 ``log-model`` call: append the model to the run's history tag."""
         with self.lock:
-            run = self._active_run(run_id)
+            run = self._run_for_write(run_id)
             previous = run.tags.get(LOGGED_MODELS_TAG)
             models = json.loads(previous) if previous else []
             models.append(model)

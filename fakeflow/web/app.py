@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
-from fakeflow.web.render import to_json
+from fakeflow.web.render import RawJSON, to_json
 from fakeflow.web.routes import all_routes
 from fakeflow.web.status import error_body, http_status
 
@@ -144,6 +144,8 @@ class FakeflowApp:
             return InternalServerError().get_response(request.environ)
         if isinstance(result, Response):
             return result
+        if isinstance(result, RawJSON):
+            return 200, result
         return 200, to_json(result)
 
     def _options(self, adapter: Any, request: Request) -> Response:

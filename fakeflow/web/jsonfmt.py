@@ -23,9 +23,10 @@ def _number(value: float) -> str:
     return float.__repr__(value)
 
 
-def dumps_indented(obj: Any) -> str:
+def dumps_indented(obj: Any, newline: str = "\n") -> str:
+    """``newline`` is the line break plus the indentation ``obj`` itself starts at."""
     out: list[str] = []
-    _write(obj, out, "\n")
+    _write(obj, out, newline)
     return "".join(out)
 
 

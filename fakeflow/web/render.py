@@ -6,6 +6,7 @@ Field order follows the proto declarations, as MLflow's serializer emits them.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 from fakeflow.web.jsonfmt import dumps_indented
@@ -13,8 +14,57 @@ from fakeflow.state.entities import DatasetInput, Experiment, Run
 from fakeflow.state.metric_history import MetricPoint
 
 
+class RawJSON(str):
+    """A response body that is already JSON text."""
+
+
 def to_json(payload: dict[str, Any]) -> str:
     return dumps_indented(payload)
+
+
+class _RunFragments:
+    """Each run's search rendering, kept until the run (or the whole store) changes.
+
+    Search answers are dominated by pretty-printing the same runs again and again. The store
+    bumps ``Run.revision`` on every write and ``generation`` on every reset, so a cached
+    fragment is reused only while it is provably current.
+    """
+
+    MAX_ENTRIES = 20000
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.texts: dict[str, tuple[int, str]] = {}
+
+    def get(self, generation: int, r: Run) -> str:
+        if generation != self.generation or len(self.texts) >= self.MAX_ENTRIES:
+            self.generation, self.texts = generation, {}
+        entry = self.texts.get(r.run_id)
+        if entry is not None and entry[0] == r.revision:
+            return entry[1]
+        text = dumps_indented(run(r, view="search"), _RUN_IN_SEARCH)
+        self.texts[r.run_id] = (r.revision, text)
+        return text
+
+
+_RUN_IN_SEARCH = "\n    "  # runs sit two levels deep: {"runs": [ ... ]}
+_fragments: "weakref.WeakKeyDictionary[Any, _RunFragments]" = weakref.WeakKeyDictionary()
+
+
+def search_runs_answer(store: Any, runs: list[Run], token: str | None) -> RawJSON:
+    """The SearchRuns body, byte for byte what ``to_json`` would give, from cached runs."""
+    if not runs and not token:
+        return RawJSON("{}")
+    parts = []
+    if runs:
+        cache = _fragments.get(store)
+        if cache is None:
+            cache = _fragments[store] = _RunFragments()
+        items = ",\n    ".join(cache.get(store.generation, r) for r in runs)
+        parts.append(f'"runs": [\n    {items}\n  ]')
+    if token:
+        parts.append('"next_page_token": ' + dumps_indented(token))
+    return RawJSON("{\n  " + ",\n  ".join(parts) + "\n}")
 
 
 def double(value: float) -> float | str:

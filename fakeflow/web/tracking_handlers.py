@@ -206,7 +206,7 @@ def _max_50000(value: Any) -> None:
         raise CheckFailed()
 
 
-def search_runs(store: TrackingStore, request: Request) -> Payload:
+def search_runs(store: TrackingStore, request: Request) -> render.RawJSON:
     msg = read_request(request, m.SEARCH_RUNS, [
         ("experiment_ids", [ARRAY]), ("filter", [STRING]), ("max_results", [INTLIKE, _max_50000]),
         ("order_by", [ARRAY, ITEM_STRINGS]),
@@ -219,12 +219,7 @@ def search_runs(store: TrackingStore, request: Request) -> Payload:
         order_by=msg.get("order_by", []),
         page_token=msg.get("page_token") or None,
     )
-    out: Payload = {}
-    if runs:
-        out["runs"] = [render.run(r, view="search") for r in runs]
-    if token:
-        out["next_page_token"] = token
-    return out
+    return render.search_runs_answer(store, runs, token)
 
 
 def _each_present(*fields: tuple[str, ...]):
