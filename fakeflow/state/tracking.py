@@ -11,9 +11,7 @@ import math
 import threading
 from typing import Iterable, Sequence
 
-from fakeflow.search.experiments import search_experiments as _search_experiments
 from fakeflow.search.paging import decode_offset_token, page_slice
-from fakeflow.search.runs import search_runs as _search_runs
 from fakeflow.state import validation as v
 from fakeflow.state.entities import (
     ACTIVE,
@@ -161,8 +159,10 @@ class TrackingStore:
         filter_string: str | None,
         page_token: str | None,
     ) -> tuple[list[Experiment], str | None]:
+        from fakeflow.search.experiments import search_experiments  # loaded on first use
+
         with self.lock:
-            return _search_experiments(
+            return search_experiments(
                 list(self.experiments.values()), filter_string, order_by, max_results,
                 page_token, view_type,
             )
@@ -468,6 +468,8 @@ class TrackingStore:
         order_by: Sequence[str] | None,
         page_token: str | None,
     ) -> tuple[list[Run], str | None]:
+        from fakeflow.search.runs import search_runs  # loaded on first use: faster startup
+
         with self.lock:
             wanted = [str(v.parse_experiment_id(e)) for e in experiment_ids]
             for experiment_id in wanted:
@@ -477,8 +479,8 @@ class TrackingStore:
                 for experiment_id in dict.fromkeys(wanted)
                 for run_id in self.runs_by_experiment.get(experiment_id, ())
             ]
-            return _search_runs(runs, filter_string, order_by, max_results, page_token,
-                                run_view_type)
+            return search_runs(runs, filter_string, order_by, max_results, page_token,
+                               run_view_type)
 
     # ---- inputs, outputs, legacy models -------------------------------------------------------
 
