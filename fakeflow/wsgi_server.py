@@ -20,8 +20,9 @@ from typing import Any, Callable, Iterable
 
 #: Largest unread request body skipped to keep a connection alive.
 MAX_DRAIN_BYTES = 1 << 20
-#: Largest chunked request body accepted (it is read whole before the app runs).
-MAX_CHUNKED_BODY = 256 << 20
+#: Largest chunked request body accepted (it is read whole before the app runs); the same
+#: bound as fakeflow's own request-size limit.
+MAX_CHUNKED_BODY = 64 << 20
 #: Seconds an idle keep-alive connection is held open.
 IDLE_TIMEOUT = 30
 
@@ -99,20 +100,21 @@ class _Handler(BaseHTTPRequestHandler):
         except (TimeoutError, ConnectionError, OSError):
             self.close_connection = True
 
-    def _read_chunked(self) -> bytes | None:
+    def _read_chunked(self) -> bytes | int:
+        """The decoded body, or the HTTP status to refuse it with."""
         body = bytearray()
         while True:
             line = self.rfile.readline(65537)
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                return None
+                return 400
             if size == 0:
                 while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                     pass
                 return bytes(body)
             if len(body) + size > MAX_CHUNKED_BODY:
-                return None
+                return 413
             body += self.rfile.read(size)
             self.rfile.readline(65537)
 
@@ -151,23 +153,24 @@ class _Handler(BaseHTTPRequestHandler):
             environ[name] = value.replace("\r\n", "")
         return environ
 
-    def _request_body(self) -> _BodyInput | None:
+    def _request_body(self) -> _BodyInput | int:
+        """The request body, or the HTTP status to refuse the request with."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             data = self._read_chunked()
-            if data is None:
-                return None
+            if isinstance(data, int):
+                return data
             return _BodyInput(io.BytesIO(data), len(data))
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            return None
-        return _BodyInput(self.rfile, length) if length >= 0 else None
+            return 400
+        return _BodyInput(self.rfile, length) if length >= 0 else 400
 
     def _run_app(self) -> None:
         body = self._request_body()
-        if body is None:
+        if isinstance(body, int):
             self.close_connection = True
-            self.send_error(400, "Bad request body")
+            self.send_error(body)
             return
         environ = self._environ(body)
         if body.remaining or "chunked" in self.headers.get("Transfer-Encoding", "").lower():

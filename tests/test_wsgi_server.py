@@ -1,0 +1,67 @@
+"""fakeflow's keep-alive HTTP server: connections are reused, unread bodies never leak into the
+next request, chunked uploads work and are bounded."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+
+from werkzeug.wrappers import Request, Response
+
+from fakeflow import ThreadedServer, create_app
+from fakeflow import wsgi_server
+
+
+def echo_length(environ, start_response):
+    """Reads the body only when asked to (?read=1), like an app that answers early."""
+    request = Request(environ)
+    size = len(request.get_data()) if request.args.get("read") else -1
+    return Response(json.dumps({"size": size}), mimetype="application/json")(environ, start_response)
+
+
+def test_one_connection_serves_many_requests_even_when_bodies_are_not_read():
+    with ThreadedServer(echo_length) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        for read in ("", "1", "", "1"):
+            connection.request("POST", f"/x?read={read}", body=b"z" * 5000,
+                               headers={"Content-Type": "application/octet-stream"})
+            response = connection.getresponse()
+            assert response.getheader("Connection") is None
+            assert json.loads(response.read())["size"] == (5000 if read else -1)
+        assert connection.sock is not None  # never reconnected
+
+
+def test_chunked_request_bodies_are_decoded():
+    with ThreadedServer(echo_length) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        connection.request("POST", "/x?read=1", body=iter([b"ab", b"cde"]), encode_chunked=True,
+                           headers={"Transfer-Encoding": "chunked"})
+        assert json.loads(connection.getresponse().read())["size"] == 5
+
+
+def test_oversized_chunked_bodies_are_refused(monkeypatch):
+    monkeypatch.setattr(wsgi_server, "MAX_CHUNKED_BODY", 10)
+    with ThreadedServer(echo_length) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        connection.request("POST", "/x?read=1", body=iter([b"x" * 8, b"y" * 8]), encode_chunked=True,
+                           headers={"Transfer-Encoding": "chunked"})
+        assert connection.getresponse().status == 413
+
+
+def test_http_1_0_clients_get_connection_close():
+    with ThreadedServer(create_app()) as server, socket.create_connection(("127.0.0.1", server.port)) as s:
+        s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200") and b"Connection: close" in data and data.endswith(b"OK")
+
+
+def test_stop_closes_idle_keep_alive_connections():
+    server = ThreadedServer(create_app()).start()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    connection.request("GET", "/health")
+    assert connection.getresponse().read() == b"OK"
+    server.stop()
+    assert connection.sock.recv(1) == b""  # the server side hung up
