@@ -3,6 +3,8 @@ collects per-suite results with the minimal failing request sequence."""
 
 from __future__ import annotations
 
+import builtins
+
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -91,7 +93,8 @@ def run(targets: list[Target], settings: Settings, *, suites: Iterable[str] | No
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
+    group = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
+    if group and isinstance(exc, group):
         return "\n\n".join(_describe(e) for e in exc.exceptions)
     if isinstance(exc, ConformanceFailure):
         return str(exc)

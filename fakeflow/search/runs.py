@@ -7,10 +7,9 @@ every comparison needs the key to exist, metrics use the latest value with NaN m
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Iterable, Sequence
 
-from fakeflow.search.compare import comparison, compare
+from fakeflow.search.compare import comparison
 from fakeflow.search.filter import (
     ATTRIBUTE,
     DATASET,

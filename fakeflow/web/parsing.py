@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence, Union
 from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request
 
-from fakeflow.state.errors import API_DOCS_HINT, MlflowError, invalid
+from fakeflow.state.errors import API_DOCS_HINT, invalid
 from fakeflow.web.messages import Field, Message
 
 REQUIRED = "required"

@@ -1,37 +1,19 @@
-"""The control plane: reset, seed, snapshots, the request log and fault injection.
-
-``ControlledApp`` wraps a ``FakeflowApp`` as WSGI middleware, so the MLflow-faithful core never
-sees control traffic. Everything is reachable from Python (``app.reset()``, ``app.fail(...)``) and
-over HTTP under the reserved prefix ``/_fakeflow`` (for fakes running in another process):
-
-=======  ============================  ===========================================================
-GET      /_fakeflow/health             ``{"status": "ok"}``
-POST     /_fakeflow/reset              body ``{"seed": 7}`` optional: empty store, log and faults
-POST     /_fakeflow/seed               body ``{"seed": 7}`` (or null): reseed run ids and names
-GET      /_fakeflow/state              the snapshot (``fakeflow.state.snapshot``)
-PUT      /_fakeflow/state              replace the state with the snapshot in the body
-GET      /_fakeflow/requests           the request log; DELETE clears it
-GET      /_fakeflow/faults             pending faults; POST adds one; DELETE clears them
-=======  ============================  ===========================================================
-"""
+"""``ControlledApp``: the fake plus its control plane, as WSGI middleware."""
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import json
-import threading
 import time
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from fakeflow.control.faults import Fault, Faults
+from fakeflow.control.request_log import LoggedRequest, RequestLog
 from fakeflow.state import snapshot as snapshots
-from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.app import FakeflowApp, create_app
-from fakeflow.web.status import error_body
 
 if TYPE_CHECKING:
     from fakeflow.server import ThreadedServer
@@ -43,232 +25,6 @@ ENV_CLIENT_TIMEOUT = "fakeflow.client_timeout"
 ENV_TIMED_OUT = "fakeflow.timed_out"
 
 StartResponse = Callable[..., Any]
-
-
-# ---- the request log ---------------------------------------------------------------------------
-
-
-@dataclass
-class LoggedRequest:
-    """One MLflow API call the fake answered (control calls are not logged)."""
-
-    method: str
-    path: str
-    query: str
-    body: bytes
-    status: int = 0
-    response_body: bytes = b""
-    fault: bool = False
-    time: float = 0.0
-
-    @property
-    def route(self) -> str:
-        """The path without its API prefix: ``runs/log-batch`` for every API version."""
-        for prefix in ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/3.0/mlflow/",
-                       "/ajax-api/3.0/mlflow/"):
-            if self.path.startswith(prefix):
-                return self.path[len(prefix):]
-        return self.path.lstrip("/")
-
-    @property
-    def json(self) -> Any:
-        """The request body parsed as JSON (``None`` when empty or not JSON)."""
-        return _parse_json(self.body)
-
-    @property
-    def response_json(self) -> Any:
-        return _parse_json(self.response_body)
-
-    @property
-    def error_code(self) -> str | None:
-        answer = self.response_json
-        return answer.get("error_code") if isinstance(answer, dict) else None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method, "path": self.path, "route": self.route, "query": self.query,
-            "body": self.json if self.json is not None else self.body.decode("utf-8", "replace"),
-            "status": self.status, "error_code": self.error_code, "fault": self.fault,
-            "time": self.time,
-        }
-
-
-def _parse_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-class RequestLog:
-    """What the fake received, in arrival order; helpers answer the usual assertions."""
-
-    def __init__(self) -> None:
-        self._entries: list[LoggedRequest] = []
-        self.enabled = True
-
-    def append(self, entry: LoggedRequest) -> None:
-        self._entries.append(entry)
-
-    def clear(self) -> None:
-        self._entries = []
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self) -> Iterator[LoggedRequest]:
-        return iter(list(self._entries))
-
-    def __getitem__(self, index: int) -> LoggedRequest:
-        return self._entries[index]
-
-    def find(self, route: str | None = None, method: str | None = None,
-             ok: bool | None = None) -> list[LoggedRequest]:
-        """Entries whose route matches ``route`` (see :func:`route_matches`)."""
-        return [
-            e for e in self._entries
-            if (route is None or route_matches(route, e.path))
-            and (method is None or e.method == method.upper())
-            and (ok is None or e.ok == ok)
-        ]
-
-    def routes(self) -> list[str]:
-        return [e.route for e in self._entries]
-
-    def logged_metrics(self, run_id: str | None = None) -> list[tuple[str, float, int]]:
-        """(key, value, step) of every metric successfully sent, by log-metric or log-batch."""
-        found: list[tuple[str, float, int]] = []
-        for entry in self._entries:
-            if not entry.ok:
-                continue
-            body = entry.json if entry.route in ("runs/log-metric", "runs/log-batch") else None
-            if not isinstance(body, dict):
-                continue
-            if run_id is not None and (body.get("run_id") or body.get("run_uuid")) != run_id:
-                continue
-            metrics = [body] if entry.route == "runs/log-metric" else body.get("metrics") or []
-            for m in metrics:
-                found.append((m.get("key"), _as_float(m.get("value")), int(m.get("step") or 0)))
-        return found
-
-    def logged_params(self, run_id: str | None = None) -> dict[str, str]:
-        """Every param successfully sent, by log-parameter or log-batch."""
-        found: dict[str, str] = {}
-        for entry in self._entries:
-            if not entry.ok or entry.route not in ("runs/log-parameter", "runs/log-batch"):
-                continue
-            body = entry.json
-            if not isinstance(body, dict):
-                continue
-            if run_id is not None and (body.get("run_id") or body.get("run_uuid")) != run_id:
-                continue
-            params = [body] if entry.route == "runs/log-parameter" else body.get("params") or []
-            for p in params:
-                found.setdefault(p.get("key"), p.get("value"))
-        return found
-
-
-def _as_float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-# ---- faults -------------------------------------------------------------------------------------
-
-
-def route_matches(pattern: str, path: str) -> bool:
-    """``runs/log-batch`` matches it under any API prefix; ``/api/2.0/...`` is an exact path;
-    shell wildcards (``runs/*``) work in both forms."""
-    if pattern.startswith("/"):
-        return fnmatch.fnmatchcase(path, pattern)
-    return fnmatch.fnmatchcase(path, "*/" + pattern.lstrip("/"))
-
-
-@dataclass
-class Fault:
-    """The next ``times`` calls to ``route`` wait ``delay`` seconds, then fail with ``status``
-    (``None`` = then answer normally). ``times=None`` means every call until cleared."""
-
-    route: str
-    times: int | None = 1
-    status: int | None = 503
-    error_code: str = "TEMPORARILY_UNAVAILABLE"
-    message: str = "fakeflow: injected fault"
-    delay: float = 0.0
-    method: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    hits: int = 0
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.times is None else max(0, self.times - self.hits)
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.remaining is None or self.remaining > 0) and (
-            self.method is None or self.method.upper() == method
-        ) and route_matches(self.route, path)
-
-    def body(self) -> bytes:
-        return error_body(MlflowError(self.message, self.error_code)).encode("utf-8")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "route": self.route, "times": self.times, "status": self.status,
-            "error_code": self.error_code, "message": self.message, "delay": self.delay,
-            "method": self.method, "headers": dict(self.headers), "hits": self.hits,
-            "remaining": self.remaining,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Fault":
-        known = {"route", "times", "status", "error_code", "message", "delay", "method", "headers"}
-        unknown = set(data) - known
-        if unknown or "route" not in data:
-            raise ValueError(f"a fault needs 'route' and may have {sorted(known)}; "
-                             f"unknown: {sorted(unknown)}")
-        return cls(**data)
-
-
-class Faults:
-    """Pending faults; the first matching one fires and counts down."""
-
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-
-    def add(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults = []
-
-    def pending(self) -> list[Fault]:
-        with self._lock:
-            return [f for f in self._faults if f.remaining is None or f.remaining > 0]
-
-    def take(self, method: str, path: str) -> Fault | None:
-        if not self._faults:
-            return None
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.hits += 1
-                    return fault
-        return None
-
-
-# ---- the middleware ------------------------------------------------------------------------------
 
 
 class ControlledApp:
@@ -462,9 +218,6 @@ def _status_line(status: int) -> str:
         return f"{status} UNKNOWN"
 
 
-# ---- convenience -------------------------------------------------------------------------------
-
-
 def create_controlled_app(seed: int | None = None, load: str | Path | None = None,
                           record: bool = True) -> ControlledApp:
     """A fresh fake with its control plane, optionally seeded and loaded from a snapshot file."""
@@ -481,6 +234,3 @@ def create_server(host: str = "127.0.0.1", port: int = 0, **options: Any) -> "Th
     from fakeflow.server import ThreadedServer
 
     return ThreadedServer(create_controlled_app(**options), host=host, port=port).start()
-
-__all__ = ["CONTROL_PREFIX", "ControlledApp", "Fault", "Faults", "LoggedRequest", "RequestLog",
-           "create_controlled_app", "create_server", "route_matches"]
