@@ -14,8 +14,9 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
+from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
 #: Largest unread request body skipped to keep a connection alive.
@@ -25,6 +26,16 @@ MAX_DRAIN_BYTES = 1 << 20
 MAX_CHUNKED_BODY = 64 << 20
 #: Seconds an idle keep-alive connection is held open.
 IDLE_TIMEOUT = 30
+#: Longest request line or header line, and most headers, accepted.
+MAX_LINE = 65536
+MAX_HEADERS = 100
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 class _BodyInput:
@@ -63,10 +74,37 @@ class _BodyInput:
         return True
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Headers:
+    """Request headers: case-insensitive ``get`` (first occurrence), all pairs in ``items``."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+        self._first: dict[str, str] = {}
+        for name, value in pairs:
+            self._first.setdefault(name.lower(), value)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self._first.get(name.lower(), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return self._pairs
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    """One connection: parse a request, run the app, repeat while the connection is kept alive.
+
+    The request line and headers are parsed here rather than by ``http.server``, whose
+    email-based header parser costs more per request than fakeflow's whole answer.
+    """
+
     timeout = IDLE_TIMEOUT
     server: "WSGIServer"
+    request_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
@@ -79,26 +117,74 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, False)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # no access log: a test suite makes thousands of requests
+    def handle(self) -> None:
+        self.close_connection = False
+        while not self.close_connection:
+            self.handle_one_request()
 
     def handle_one_request(self) -> None:
         try:
-            self.raw_requestline = self.rfile.readline(65537)
-            if len(self.raw_requestline) > 65536:
-                self.send_error(414)
-                return
-            if not self.raw_requestline:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line:
                 self.close_connection = True
                 return
-            if not self.parse_request():
+            try:
+                self._parse_request(line)
+            except _HTTPError as error:
+                self.send_error(error.status)
                 return
-            if self.request_version != "HTTP/1.1":
-                self.close_connection = True
             self._run_app()
             self.wfile.flush()
         except (TimeoutError, ConnectionError, OSError):
             self.close_connection = True
+
+    def _parse_request(self, line: bytes) -> None:
+        if len(line) > MAX_LINE:
+            raise _HTTPError(414)
+        words = line.decode("iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3 or not words[2].startswith("HTTP/"):
+            raise _HTTPError(400)
+        self.command, self.path, self.request_version = words
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            raise _HTTPError(505)
+        pairs: list[tuple[str, str]] = []
+        for _ in range(MAX_HEADERS + 1):
+            raw = self.rfile.readline(MAX_LINE + 1)
+            if len(raw) > MAX_LINE:
+                raise _HTTPError(431)
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            text = raw.decode("iso-8859-1").rstrip("\r\n")
+            if text[:1] in (" ", "\t") and pairs:  # an obsolete folded continuation line
+                name, value = pairs[-1]
+                pairs[-1] = (name, f"{value} {text.strip()}")
+                continue
+            name, colon, value = text.partition(":")
+            if not colon or not name or name != name.strip():
+                raise _HTTPError(400)
+            pairs.append((name, value.strip()))
+        else:
+            raise _HTTPError(431)
+        self.headers = _Headers(pairs)
+        if self.request_version != "HTTP/1.1" or "close" in self.headers.get("Connection").lower():
+            self.close_connection = True
+        if self.headers.get("Expect").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def send_error(self, status: int, message: str | None = None) -> None:
+        """A plain-text error that also ends the connection."""
+        self.close_connection = True
+        text = f"{status} {_phrase(status)}"
+        body = (message or text).encode("utf-8")
+        head = (
+            f"HTTP/1.1 {text}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        self.wfile.write(head.encode("latin-1") + body)
+
+    @staticmethod
+    def date_time_string() -> str:
+        return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
 
     def _read_chunked(self) -> bytes | int:
         """The decoded body, or the HTTP status to refuse it with."""
@@ -169,7 +255,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _run_app(self) -> None:
         body = self._request_body()
         if isinstance(body, int):
-            self.close_connection = True
             self.send_error(body)
             return
         environ = self._environ(body)
@@ -202,9 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
             if state["chunked"]:
                 self.wfile.write(b"0\r\n\r\n")
         except Exception:
-            self.close_connection = True
             if not state["sent"]:
                 self.send_error(500)
+            self.close_connection = True
             raise
         finally:
             close = getattr(result, "close", None)

@@ -65,3 +65,33 @@ def test_stop_closes_idle_keep_alive_connections():
     assert connection.getresponse().read() == b"OK"
     server.stop()
     assert connection.sock.recv(1) == b""  # the server side hung up
+
+
+def _raw_exchange(port: int, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(payload)
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        return data
+
+
+def test_malformed_request_lines_and_headers_get_an_error_and_a_close():
+    with ThreadedServer(create_app()) as server:
+        assert _raw_exchange(server.port, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")
+        assert _raw_exchange(server.port, b"GET / HTTP/2.0\r\n\r\n").startswith(b"HTTP/1.1 505")
+        huge = b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n"
+        assert _raw_exchange(server.port, huge).startswith(b"HTTP/1.1 431")
+        no_colon = b"GET /health HTTP/1.1\r\nbroken header\r\n\r\n"
+        assert _raw_exchange(server.port, no_colon).startswith(b"HTTP/1.1 400")
+
+
+def test_expect_100_continue_and_connection_close_are_honoured():
+    body = b'{"name": "via-expect"}'
+    request = (b"POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with ThreadedServer(create_app()) as server:
+        answer = _raw_exchange(server.port, request)
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+    assert b"Connection: close" in answer and answer.endswith(b'"experiment_id": "1"\n}')
