@@ -9,7 +9,7 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request
 
 from fakeflow.state.entities import Dataset, DatasetInput, ModelOutput
-from fakeflow.state.errors import invalid
+from fakeflow.state.errors import invalid, not_found
 from fakeflow.state.tracking import MAX_RESULTS_PER_RUN_BULK, MetricInput, TrackingStore
 from fakeflow.web import messages as m
 from fakeflow.web import render
@@ -60,8 +60,6 @@ def get_experiment_by_name(store: TrackingStore, request: Request) -> Payload:
     name = msg.get("experiment_name", "")
     experiment = store.get_experiment_by_name(name)
     if experiment is None:
-        from fakeflow.state.errors import not_found
-
         raise not_found(f"Could not find experiment with name '{name}'")
     return {"experiment": render.experiment(experiment)}
 
@@ -222,11 +220,13 @@ def search_runs(store: TrackingStore, request: Request) -> render.RawJSON:
     return render.search_runs_answer(store, runs, token)
 
 
-def _each_present(*fields: tuple[str, ...]):
+def _each_present(prefix: str, *fields: str):
+    """MLflow's nested required check: ``metrics[0].timestamp`` and the like."""
+
     def check(items: Any) -> None:
         for index, item in enumerate(items):
             for name in fields:
-                required_in(f"{check.prefix}[{index}].{name}")(item.get(name))
+                required_in(f"{prefix}[{index}].{name}")(item.get(name))
 
     return check
 
@@ -234,15 +234,11 @@ def _each_present(*fields: tuple[str, ...]):
 def log_batch(store: TrackingStore, request: Request) -> Payload:
     if decode_json_body(request) is None:
         raise InternalServerError()  # MLflow measures the raw body first and crashes on None
-    metrics_present = _each_present("key", "value", "timestamp")
-    metrics_present.prefix = "metrics"
-    params_present = _each_present("key")
-    params_present.prefix = "params"
-    tags_present = _each_present("key")
-    tags_present.prefix = "tags"
     msg = read_request(request, m.LOG_BATCH, [
-        ("run_id", [STRING, REQUIRED]), ("metrics", [ARRAY, metrics_present]),
-        ("params", [ARRAY, params_present]), ("tags", [ARRAY, tags_present]),
+        ("run_id", [STRING, REQUIRED]),
+        ("metrics", [ARRAY, _each_present("metrics", "key", "value", "timestamp")]),
+        ("params", [ARRAY, _each_present("params", "key")]),
+        ("tags", [ARRAY, _each_present("tags", "key")]),
     ])
     metrics = [
         MetricInput(x.get("key", ""), x.get("value", 0.0), x.get("timestamp", 0), x.get("step", 0),
