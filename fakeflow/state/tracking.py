@@ -68,6 +68,8 @@ class TrackingStore:
         self.lock = threading.RLock()
         self.clock = clock or Clock()
         self.ids = ids or IdFactory()
+        #: Changes whenever the whole state is replaced, so caches of it can tell.
+        self.generation = 0
         self.reset()
 
     # ---- lifecycle of the whole store -------------------------------------------------------
@@ -77,8 +79,7 @@ class TrackingStore:
         with self.lock:
             if seed is not None:
                 self.ids.reseed(seed)
-            #: Changes whenever the whole state is replaced, so caches of it can tell.
-            self.generation = getattr(self, "generation", 0) + 1
+            self.generation += 1
             self.experiments: dict[str, Experiment] = {}
             self.experiment_names: dict[str, str] = {}
             self.runs: dict[str, Run] = {}
@@ -395,7 +396,6 @@ class TrackingStore:
         tags: Sequence[KeyValue] = (),
     ) -> None:
         v.check_run_id_format(run_id)
-        single = len(metrics) == 1
         for index, metric in enumerate(metrics):
             v.check_metric(metric.key, metric.value, metric.timestamp, metric.step,
                            f"metrics[{index}]")
@@ -403,7 +403,6 @@ class TrackingStore:
         tags = [v.check_tag(k, val, f"tags[{i}]") for i, (k, val) in enumerate(tags)]
         v.check_batch_limits(len(metrics), len(params), len(tags))
         v.check_unique_param_keys([key for key, _ in params])
-        del single
         with self.lock:
             run = self._run_for_write(run_id)
             conflicts = [
