@@ -16,8 +16,9 @@ import sys
 import threading
 import time
 import urllib.parse
-from http import HTTPStatus
 from typing import Any, Callable, Iterable
+
+from fakeflow.web.status import status_line
 
 #: Largest unread request body skipped to keep a connection alive.
 MAX_DRAIN_BYTES = 1 << 20
@@ -29,13 +30,6 @@ IDLE_TIMEOUT = 30
 #: Longest request line or header line, and most headers, accepted.
 MAX_LINE = 65536
 MAX_HEADERS = 100
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
 
 
 class _BodyInput:
@@ -174,7 +168,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def send_error(self, status: int, message: str | None = None) -> None:
         """A plain-text error that also ends the connection."""
         self.close_connection = True
-        text = f"{status} {_phrase(status)}"
+        text = status_line(status)
         body = (message or text).encode("utf-8")
         head = (
             f"HTTP/1.1 {text}\r\nContent-Type: text/plain; charset=utf-8\r\n"

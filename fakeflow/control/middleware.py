@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -14,6 +13,7 @@ from fakeflow.control.request_log import LoggedRequest, RequestLog
 from fakeflow.state import snapshot as snapshots
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.app import FakeflowApp, create_app
+from fakeflow.web.status import status_line
 
 if TYPE_CHECKING:
     from fakeflow.server import ThreadedServer
@@ -108,7 +108,7 @@ class ControlledApp:
                 headers = [("Content-Type", "application/json"),
                            ("Content-Length", str(len(entry.response_body)))]
                 headers += list(fault.headers.items())
-                start_response(_status_line(fault.status), headers)
+                start_response(status_line(fault.status), headers)
                 return [entry.response_body]
         return self._forward(environ, start_response, entry)
 
@@ -140,7 +140,7 @@ class ControlledApp:
             status, payload = 400, {"error_code": "INVALID_PARAMETER_VALUE",
                                     "message": f"fakeflow control: {error}"}
         data = json.dumps(payload, allow_nan=False).encode("utf-8")
-        start_response(_status_line(status), [("Content-Type", "application/json"),
+        start_response(status_line(status), [("Content-Type", "application/json"),
                                               ("Content-Length", str(len(data)))])
         return [data]
 
@@ -209,13 +209,6 @@ def _wait(environ: dict[str, Any], seconds: float) -> None:
         environ[ENV_TIMED_OUT] = True
         return
     time.sleep(seconds)
-
-
-def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} UNKNOWN"
 
 
 def create_controlled_app(seed: int | None = None, load: str | Path | None = None,

@@ -23,6 +23,15 @@ def _sort_key(point: MetricPoint) -> tuple[int, int, float, bool]:
     return (point.timestamp, point.step, 0.0 if is_nan else point.value, is_nan)
 
 
+def json_number(value: float) -> float | str:
+    """A metric value as MLflow's JSON spells it: NaN and infinities as strings."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def comparable_value(value: float) -> float:
     """NaN counts as 0 wherever MLflow compares stored metric values."""
     return 0.0 if math.isnan(value) else value

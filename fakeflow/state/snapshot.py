@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeflow.state.entities import Dataset, DatasetInput, Experiment, ModelOutput, Run
-from fakeflow.state.metric_history import MetricHistory, MetricPoint
+from fakeflow.state.metric_history import MetricHistory, MetricPoint, json_number
 from fakeflow.state.tracking import TrackingStore
 
 FORMAT = "fakeflow-snapshot"
@@ -34,14 +34,6 @@ class SnapshotError(ValueError):
 # ---- floats JSON cannot carry ----------------------------------------------------------------
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _encode_float(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def _decode_float(value: float | int | str) -> float:
@@ -75,12 +67,12 @@ def _dump_history(history: MetricHistory) -> dict[str, Any]:
     latest = history.latest
     values, timestamps, steps, tidy = history.raw()
     return {
-        "values": [_encode_float(v) for v in values],
+        "values": [json_number(v) for v in values],
         "timestamps": list(timestamps),
         "steps": list(steps),
         "tidy": tidy,
         "latest": None if latest is None
-        else [_encode_float(latest.value), latest.timestamp, latest.step],
+        else [json_number(latest.value), latest.timestamp, latest.step],
     }
 
 

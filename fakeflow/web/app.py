@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
@@ -15,7 +14,7 @@ from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.render import RawJSON, to_json
 from fakeflow.web.routes import all_routes
-from fakeflow.web.status import error_body, http_status
+from fakeflow.web.status import error_body, http_status, status_line
 
 log = logging.getLogger("fakeflow")
 
@@ -57,13 +56,6 @@ def _routing() -> _Routing:
     return _Routing()
 
 
-def _status_line(code: int) -> str:
-    try:
-        return f"{code} {HTTPStatus(code).phrase}"
-    except ValueError:
-        return str(code)
-
-
 class FakeflowApp:
     """A WSGI app that answers like an MLflow 3.17.2 server backed by ``store``."""
 
@@ -96,7 +88,7 @@ class FakeflowApp:
             return outcome(environ, start_response)
         code, body = outcome
         data = body.encode()
-        start_response(_status_line(code), [
+        start_response(status_line(code), [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(data))),
             *SECURITY_HEADERS,

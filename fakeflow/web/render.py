@@ -5,13 +5,12 @@ Field order follows the proto declarations, as MLflow's serializer emits them.
 
 from __future__ import annotations
 
-import math
 import weakref
 from typing import Any
 
 from fakeflow.web.jsonfmt import dumps_indented
 from fakeflow.state.entities import DatasetInput, Experiment, Run
-from fakeflow.state.metric_history import MetricPoint
+from fakeflow.state.metric_history import MetricPoint, json_number
 
 
 class RawJSON(str):
@@ -67,14 +66,6 @@ def search_runs_answer(store: Any, runs: list[Run], token: str | None) -> RawJSO
     return RawJSON("{\n  " + ",\n  ".join(parts) + "\n}")
 
 
-def double(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 def key_values(items: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": val} for k, val in items.items()]
 
@@ -97,7 +88,7 @@ def experiment(e: Experiment) -> dict[str, Any]:
 
 
 def metric(key: str, point: MetricPoint) -> dict[str, Any]:
-    return {"key": key, "value": double(point.value), "timestamp": point.timestamp, "step": point.step}
+    return {"key": key, "value": json_number(point.value), "timestamp": point.timestamp, "step": point.step}
 
 
 def run_info(r: Run) -> dict[str, Any]:

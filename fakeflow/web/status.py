@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 from fakeflow.state.errors import MlflowError
 
@@ -45,6 +46,14 @@ ERROR_CLASS: dict[str, tuple[str, str]] = {
     "INVALID_STATE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
     "TEMPORARILY_UNAVAILABLE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
 }
+
+
+def status_line(code: int) -> str:
+    """``"404 Not Found"``; a code without a standard phrase still gets one, as WSGI requires."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Unknown"
 
 
 def http_status(error_code: str) -> int:
