@@ -9,6 +9,7 @@ in a search filter, so that the same inputs split into the same pieces.
 from __future__ import annotations
 
 import re
+from typing import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -176,6 +177,34 @@ def _next_solid(tokens: list[Tok], index: int) -> int | None:
     return None
 
 
+def _prev_solid(tokens: list[Tok], index: int) -> int | None:
+    for i in range(index, -1, -1):
+        if tokens[i].kind is not Kind.WS:
+            return i
+    return None
+
+
+def _glue_around(
+    tokens: list[Tok],
+    is_glue: Callable[[Tok], bool],
+    is_operand: Callable[[Tok], bool],
+    make: Callable[[list[Tok]], Tok],
+) -> list[Tok]:
+    """Replace ``operand glue operand`` (whitespace allowed between) by ``make(those tokens)``,
+    left to right; the result can be the left operand of the next glue."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        if is_glue(out[i]):
+            left, right = _prev_solid(out, i - 1), _next_solid(out, i + 1)
+            if left is not None and right is not None and is_operand(out[left]) and is_operand(out[right]):
+                out[left : right + 1] = [make(out[left : right + 1])]
+                i = left + 1
+                continue
+        i += 1
+    return out
+
+
 def _group_identifiers(tokens: list[Tok]) -> list[Tok]:
     """Dotted names (``tags."a.b"``, ``metrics.`x` ``) and lone names become identifiers."""
     out: list[Tok] = []
@@ -224,21 +253,11 @@ def _is_operand(tok: Tok) -> bool:
 
 
 def _group_comparisons(tokens: list[Tok]) -> list[Tok]:
-    out = list(tokens)
-    i = 0
-    while i < len(out):
-        if out[i].kind is Kind.COMPARISON:
-            left = next((k for k in range(i - 1, -1, -1) if out[k].kind is not Kind.WS), None)
-            right = _next_solid(out, i + 1)
-            if left is not None and right is not None and _is_operand(out[left]) and _is_operand(out[right]):
-                parts = out[left : right + 1]
-                out[left : right + 1] = [
-                    Tok(Kind.COMPARE, "".join(p.text for p in parts), (out[left], out[i], out[right]))
-                ]
-                i = left + 1
-                continue
-        i += 1
-    return out
+    def compare(parts: list[Tok]) -> Tok:
+        solid = [p for p in parts if p.kind is not Kind.WS]
+        return Tok(Kind.COMPARE, "".join(p.text for p in parts), (solid[0], solid[1], solid[-1]))
+
+    return _glue_around(tokens, lambda t: t.kind is Kind.COMPARISON, _is_operand, compare)
 
 
 _LISTABLE = (
@@ -249,24 +268,10 @@ _LISTABLE = (
 
 def _group_lists(tokens: list[Tok]) -> list[Tok]:
     """A comma between two list-able tokens glues them into one (never valid) list token."""
-    out = list(tokens)
-    i = 0
-    while i < len(out):
-        tok = out[i]
-        if tok.kind is Kind.PUNCT and tok.text == ",":
-            prev = next((k for k in range(i - 1, -1, -1) if out[k].kind is not Kind.WS), None)
-            nxt = _next_solid(out, i + 1)
-            if (
-                prev is not None
-                and nxt is not None
-                and out[prev].kind in _LISTABLE
-                and out[nxt].kind in _LISTABLE
-            ):
-                out[prev : nxt + 1] = [_join(Kind.LIST, out[prev : nxt + 1])]
-                i = prev + 1
-                continue
-        i += 1
-    return out
+    return _glue_around(
+        tokens, lambda t: t.kind is Kind.PUNCT and t.text == ",", lambda t: t.kind in _LISTABLE,
+        lambda parts: _join(Kind.LIST, parts),
+    )
 
 
 _ARITH_OPERANDS = (
@@ -277,23 +282,10 @@ _ARITH_OPERANDS = (
 
 def _group_operations(tokens: list[Tok]) -> list[Tok]:
     """``a % b`` style operations become one operand (left to right, not chained)."""
-    out = list(tokens)
-    i = 0
-    while i < len(out):
-        if out[i].kind is Kind.OPERATOR:
-            left = next((k for k in range(i - 1, -1, -1) if out[k].kind is not Kind.WS), None)
-            right = _next_solid(out, i + 1)
-            if (
-                left is not None
-                and right is not None
-                and out[left].kind in _ARITH_OPERANDS
-                and out[right].kind in _ARITH_OPERANDS
-            ):
-                out[left : right + 1] = [_join(Kind.OPERATION, out[left : right + 1])]
-                i = left + 1
-                continue
-        i += 1
-    return out
+    return _glue_around(
+        tokens, lambda t: t.kind is Kind.OPERATOR, lambda t: t.kind in _ARITH_OPERANDS,
+        lambda parts: _join(Kind.OPERATION, parts),
+    )
 
 
 def _group_order(tokens: list[Tok]) -> list[Tok]:
