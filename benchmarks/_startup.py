@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks._targets import REPO_ROOT, repo_env
+from benchmarks._targets import REPO_ROOT, reap, repo_env
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:
@@ -106,13 +106,7 @@ def cli_serve_once(env: dict[str, str]) -> float:
         return time.perf_counter() - start
     finally:
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout:
-            process.stdout.close()
+        reap(process)
 
 
 def _summary(samples: list[float]) -> dict:

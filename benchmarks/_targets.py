@@ -18,6 +18,17 @@ def repo_env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), path) if p))
 
 
+
+def reap(process: subprocess.Popen) -> None:
+    """Wait for a child that was asked to stop; kill it if it does not, and close its pipe."""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+    if process.stdout:
+        process.stdout.close()
+
 @dataclass
 class Target:
     """A running server: ``url``, and ``stop()`` which is safe to call twice."""
@@ -43,13 +54,7 @@ def start_local(kind: str, timeout: float = 30.0) -> Target:
     def stop() -> None:
         if process.stdin and not process.stdin.closed:
             process.stdin.close()  # the child serves until its stdin closes
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout:
-            process.stdout.close()
+        reap(process)
 
     url = process.stdout.readline().strip() if process.stdout else ""
     if not url.startswith("http://127.0.0.1:"):
