@@ -74,13 +74,8 @@ class FakeflowApp:
         request = Request(environ)
         request.max_content_length = self.max_content_length
         handler = self._routing.exact.get(request.path, {}).get(request.method)
-        if handler is None:
-            response = self._dispatch_via_map(request)
-            for name, value in SECURITY_HEADERS:
-                if name not in response.headers:
-                    response.headers.add(name, value)
-            return response(environ, start_response)
-        outcome = self._run(handler, request)
+        # Map-routed answers go through a Werkzeug Response, which also handles HEAD bodies.
+        outcome = self._run(handler, request) if handler else self._dispatch_via_map(request)
         if isinstance(outcome, Response):
             for name, value in SECURITY_HEADERS:
                 if name not in outcome.headers:
@@ -94,17 +89,6 @@ class FakeflowApp:
             *SECURITY_HEADERS,
         ])
         return [data]
-
-    def dispatch(self, request: Request) -> Response:
-        """Answer one request as a Werkzeug response (the slower, general path)."""
-        handler = self._routing.exact.get(request.path, {}).get(request.method)
-        if handler is None:
-            return self._dispatch_via_map(request)
-        outcome = self._run(handler, request)
-        if isinstance(outcome, Response):
-            return outcome
-        code, body = outcome
-        return Response(body, status=code, mimetype="application/json")
 
     def _dispatch_via_map(self, request: Request) -> Response:
         adapter = self._routing.map.bind_to_environ(request.environ)
