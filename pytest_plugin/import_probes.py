@@ -14,7 +14,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-PROBED_MODULES = ("dbruntime", "IPython", "pyspark")
+#: Parents before their submodules: a submodule of an absent package is absent too, and
+#: naming it spares the import system a locked lookup on every probe.
+PROBED_MODULES = ("dbruntime", "dbruntime.databricks_repl_context", "IPython", "pyspark",
+                  "pyspark.sql")
 
 
 def remember_absent(names: tuple[str, ...] = PROBED_MODULES) -> list[str]:
@@ -23,10 +26,14 @@ def remember_absent(names: tuple[str, ...] = PROBED_MODULES) -> list[str]:
     for name in names:
         if name in sys.modules:
             continue
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = True  # unclear: leave it alone
+        parent = name.rpartition(".")[0]
+        if parent:
+            found = not (parent in sys.modules and sys.modules[parent] is None)
+        else:
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError):
+                found = True  # unclear: leave it alone
         if not found:
             sys.modules[name] = None  # type: ignore[assignment]
             marked.append(name)

@@ -434,11 +434,16 @@ def test_remember_and_forget_absent_modules():
 
     from pytest_plugin.import_probes import forget_absent, remember_absent
 
-    marked = remember_absent(("no_such_module_for_fakeflow", "json"))
+    names = ("no_such_module_for_fakeflow", "no_such_module_for_fakeflow.sub", "json",
+             "json.no_such_submodule")
+    marked = remember_absent(names)
     try:
-        assert marked == ["no_such_module_for_fakeflow"]
+        assert marked == ["no_such_module_for_fakeflow", "no_such_module_for_fakeflow.sub"]
         assert sys.modules["no_such_module_for_fakeflow"] is None
         assert sys.modules["json"] is not None
+        with pytest.raises(ModuleNotFoundError):
+            import no_such_module_for_fakeflow.sub  # noqa: F401
     finally:
         forget_absent(marked)
     assert "no_such_module_for_fakeflow" not in sys.modules
+    assert "no_such_module_for_fakeflow.sub" not in sys.modules

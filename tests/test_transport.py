@@ -175,4 +175,4 @@ def test_routed_urls_skip_the_environment_proxy_lookup(monkeypatch):
             "http": "http://127.0.0.1:9"}
         assert session.get(url + "/health").text == "OK"
     assert requests.Session.merge_environment_settings is \
-        transport._original_merge_environment_settings
+        transport.routing._original_merge_environment_settings
