@@ -199,3 +199,23 @@ def test_script_entry_point_runs_outside_the_package() -> None:
                              "--help"], capture_output=True, text=True, timeout=60, cwd="/")
     assert result.returncode == 0, result.stderr
     assert "--no-real" in result.stdout and "--json" in result.stdout
+
+
+def test_the_plugin_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    """bench_plugin --tiny: every part runs (fixture overhead, the logging suite through
+    pytest in-process and over HTTP, the transport comparison) and produces its figures."""
+    from benchmarks import bench_plugin
+
+    out = tmp_path / "plugin.json"
+    assert bench_plugin.main(["--tiny", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["fixture_direct"]["per_test_us"] > 0
+    assert report["fixture_suite"]["tests"] == 10
+    suite = report["logging_suite"]
+    assert set(suite) == {"fakeflow_inprocess", "fakeflow_http"}
+    for name in suite:
+        assert suite[name]["tests"] == 5 and suite[name]["per_test_sum_s"] > 0
+    assert set(report["transport"]) == {"requests GET /health", "requests POST runs/log-metric",
+                                        "MlflowClient.log_metric", "MlflowClient.get_run"}
+    for figures in report["transport"].values():
+        assert figures["http_us"] > 0 and figures["inprocess_us"] > 0
