@@ -18,7 +18,7 @@ from fakeflow.transport.wsgi_adapter import WSGIAdapter, WSGIApp, in_process_ses
 
 @contextmanager
 def route_in_process(url: str, app: WSGIApp) -> Iterator[None]:
-    """``with route_in_process(server.url, server.app): ...``: requests to ``url`` skip the socket."""
+    """``with route_in_process(server.url, server.app): ...``: calls to ``url`` skip the socket."""
     install(url, app)
     try:
         yield

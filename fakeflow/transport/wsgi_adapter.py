@@ -82,7 +82,8 @@ class WSGIAdapter(HTTPAdapter):
         while True:
             answer = self._call(request, read_timeout)
             if answer.timed_out:
-                error = ReadTimeoutError(None, url, f"Read timed out. (read timeout={read_timeout})")
+                error = ReadTimeoutError(None, url,
+                                         f"Read timed out. (read timeout={read_timeout})")
                 try:
                     retries = retries.increment(method, url, error=error,
                                                 _stacktrace=sys.exc_info()[2])
