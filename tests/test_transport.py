@@ -176,3 +176,42 @@ def test_routed_urls_skip_the_environment_proxy_lookup(monkeypatch):
         assert session.get(url + "/health").text == "OK"
     assert requests.Session.merge_environment_settings is \
         transport.routing._original_merge_environment_settings
+
+
+def test_routed_calls_are_safe_while_other_routes_come_and_go():
+    import threading
+
+    app = ControlledApp()
+    url = _unused_url()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            other = f"http://127.0.0.1:9/churn{n}"
+            transport.install(other, app)
+            transport.uninstall(other)
+            n += 1
+
+    def call() -> None:
+        session = requests.Session()
+        try:
+            for _ in range(150):
+                assert session.get(url + "/health").text == "OK"
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    with transport.route_in_process(url, app):
+        churner = threading.Thread(target=churn)
+        churner.start()
+        callers = [threading.Thread(target=call) for _ in range(4)]
+        for thread in callers:
+            thread.start()
+        for thread in callers:
+            thread.join()
+        stop.set()
+        churner.join()
+    assert errors == []
+    assert transport.routed_urls() == []
+    assert len(app.log.find("/health")) == 600

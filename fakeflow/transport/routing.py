@@ -31,6 +31,7 @@ class _Route(NamedTuple):
     canonical_prefix: str | None
 
 
+#: Replaced, never mutated (copy on write): requests on other threads read it without the lock.
 _routes: dict[str, _Route] = {}
 _routes_lock = threading.Lock()
 _adapters: dict[tuple[int, int], WSGIAdapter] = {}
@@ -114,20 +115,24 @@ _PATCHES = (
 
 def install(url: str, app: WSGIApp) -> None:
     """Route ``requests`` calls under ``url`` to ``app`` until :func:`uninstall`."""
+    global _routes
     prefix = url.rstrip("/")
     route = _Route(app, _canonical(prefix))
     with _routes_lock:
-        _routes[prefix] = route
+        _routes = {**_routes, prefix: route}
         for name, routing, _ in _PATCHES:
             setattr(requests.Session, name, routing)
 
 
 def uninstall(url: str) -> None:
+    global _routes
     with _routes_lock:
-        route = _routes.pop(url.rstrip("/"), None)
+        remaining = dict(_routes)
+        route = remaining.pop(url.rstrip("/"), None)
+        _routes = remaining
         if route is not None:
-            for key in [k for k, a in _adapters.items() if a.app is route.app]:
-                del _adapters[key]
+            for key in [k for k, a in list(_adapters.items()) if a.app is route.app]:
+                _adapters.pop(key, None)
         if not _routes:
             for name, _, original in _PATCHES:
                 setattr(requests.Session, name, original)
