@@ -157,17 +157,8 @@ def _group_parens(tokens: list[Tok]) -> list[Tok]:
 
 def _group_functions(tokens: list[Tok]) -> list[Tok]:
     """A name followed (blanks allowed) by a parenthesis is a function call."""
-    out: list[Tok] = []
-    for tok in tokens:
-        if tok.kind is Kind.PAREN:
-            prev = next((k for k in range(len(out) - 1, -1, -1) if out[k].kind is not Kind.WS), None)
-            if prev is not None and out[prev].kind is Kind.NAME:
-                merged = _join(Kind.FUNCTION, out[prev:] + [tok])
-                del out[prev:]
-                out.append(merged)
-                continue
-        out.append(tok)
-    return out
+    return _glue_to_previous(tokens, lambda t: t.kind is Kind.PAREN,
+                             lambda t: t.kind is Kind.NAME, Kind.FUNCTION)
 
 
 def _next_solid(tokens: list[Tok], index: int) -> int | None:
@@ -202,6 +193,27 @@ def _glue_around(
                 i = left + 1
                 continue
         i += 1
+    return out
+
+
+def _glue_to_previous(
+    tokens: list[Tok],
+    is_trigger: Callable[[Tok], bool],
+    is_previous: Callable[[Tok], bool],
+    kind: Kind,
+) -> list[Tok]:
+    """Join each trigger token with the solid token before it (and the blanks between) into
+    one ``kind`` token, when that token qualifies."""
+    out: list[Tok] = []
+    for tok in tokens:
+        if is_trigger(tok):
+            prev = _prev_solid(out, len(out) - 1)
+            if prev is not None and is_previous(out[prev]):
+                merged = _join(kind, out[prev:] + [tok])
+                del out[prev:]
+                out.append(merged)
+                continue
+        out.append(tok)
     return out
 
 
@@ -290,17 +302,9 @@ def _group_operations(tokens: list[Tok]) -> list[Tok]:
 
 def _group_order(tokens: list[Tok]) -> list[Tok]:
     """``<identifier or number> ASC|DESC`` becomes one identifier."""
-    out: list[Tok] = []
-    for tok in tokens:
-        if tok.is_keyword("ASC", "DESC"):
-            prev = next((k for k in range(len(out) - 1, -1, -1) if out[k].kind is not Kind.WS), None)
-            if prev is not None and out[prev].kind in (Kind.IDENTIFIER, Kind.INT, Kind.FLOAT):
-                merged = _join(Kind.IDENTIFIER, out[prev:] + [tok])
-                del out[prev:]
-                out.append(merged)
-                continue
-        out.append(tok)
-    return out
+    return _glue_to_previous(tokens, lambda t: t.is_keyword("ASC", "DESC"),
+                             lambda t: t.kind in (Kind.IDENTIFIER, Kind.INT, Kind.FLOAT),
+                             Kind.IDENTIFIER)
 
 
 _ALIASABLE = (
