@@ -104,35 +104,29 @@ class RequestLog:
 
     def logged_metrics(self, run_id: str | None = None) -> list[tuple[str, float, int]]:
         """(key, value, step) of every metric successfully sent, by log-metric or log-batch."""
-        found: list[tuple[str, float, int]] = []
-        for entry in self._entries:
-            if not entry.ok:
-                continue
-            body = entry.json if entry.route in ("runs/log-metric", "runs/log-batch") else None
-            if not isinstance(body, dict):
-                continue
-            if run_id is not None and (body.get("run_id") or body.get("run_uuid")) != run_id:
-                continue
-            metrics = [body] if entry.route == "runs/log-metric" else body.get("metrics") or []
-            for m in metrics:
-                found.append((m.get("key"), _as_float(m.get("value")), int(m.get("step") or 0)))
-        return found
+        return [(m.get("key"), _as_float(m.get("value")), int(m.get("step") or 0))
+                for m in self._sent_items("runs/log-metric", "metrics", run_id)]
 
     def logged_params(self, run_id: str | None = None) -> dict[str, str]:
         """Every param successfully sent, by log-parameter or log-batch."""
         found: dict[str, str] = {}
+        for p in self._sent_items("runs/log-parameter", "params", run_id):
+            found.setdefault(p.get("key"), p.get("value"))
+        return found
+
+    def _sent_items(self, single_route: str, batch_field: str,
+                    run_id: str | None) -> Iterator[Any]:
+        """The items of successful calls to ``single_route`` (the body is the item) and to
+        log-batch (the items are ``batch_field``), for ``run_id`` or every run."""
         for entry in self._entries:
-            if not entry.ok or entry.route not in ("runs/log-parameter", "runs/log-batch"):
+            if not entry.ok or entry.route not in (single_route, "runs/log-batch"):
                 continue
             body = entry.json
             if not isinstance(body, dict):
                 continue
             if run_id is not None and (body.get("run_id") or body.get("run_uuid")) != run_id:
                 continue
-            params = [body] if entry.route == "runs/log-parameter" else body.get("params") or []
-            for p in params:
-                found.setdefault(p.get("key"), p.get("value"))
-        return found
+            yield from [body] if entry.route == single_route else body.get(batch_field) or []
 
 
 def _as_float(value: Any) -> float:
