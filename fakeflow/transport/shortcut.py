@@ -63,12 +63,12 @@ def _merged_headers(request_headers: Any, session_headers: Any) -> CaseInsensiti
 def send(session: requests.Session, prepared: PreparedRequest, timeout: Any,
          allow_redirects: bool, verify: Any, cert: Any) -> requests.Response:
     """``Session.send`` for a plain call: the adapter's answer, with redirects followed."""
-    settings: dict[str, Any] = {
-        "timeout": timeout, "proxies": {},
-        "verify": session.verify if verify is None else verify,
-        "cert": session.cert if cert is None else cert,
-    }
-    adapter = session.get_adapter(prepared.url or "")
+    url = prepared.url or ""
+    # the session's routed settings (no proxies; verify and cert defaulted from the session)
+    settings = session.merge_environment_settings(url, {}, False, verify, cert)
+    del settings["stream"]  # a plain call never streams
+    settings["timeout"] = timeout
+    adapter = session.get_adapter(url)
     start = time.perf_counter()
     response = adapter.send(prepared, stream=False, **settings)
     response.elapsed = timedelta(seconds=time.perf_counter() - start)
