@@ -4,8 +4,9 @@ Never imports ``fakeflow``: the suites carry their own reference model (``confor
 """
 
 from .api import assert_conforms, check
+from .findings import Finding
 from .runner import RunReport, SuiteResult, run, run_suite, select_suites
 from .transport import HttpTarget, WsgiTarget, make_target
 
-__all__ = ["assert_conforms", "check", "HttpTarget", "RunReport", "SuiteResult", "WsgiTarget", "make_target", "run",
+__all__ = ["assert_conforms", "check", "Finding", "HttpTarget", "RunReport", "SuiteResult", "WsgiTarget", "make_target", "run",
            "run_suite", "select_suites"]

@@ -1,31 +1,65 @@
 """The bridge between a suite's state machine and the target(s): sends each generated request,
-records it (for counterexamples), binds created ids, compares targets in differential mode and
-checks answers against the reference model otherwise."""
+logs it (for repros), binds created ids, and compares answers: with the reference model
+(one target) or with the ``--against`` target (differential mode).
+
+A difference does not stop the run: it is classified, recorded as a finding (deduplicated)
+and the example goes on. After a difference that may have changed state (a missing route, a
+write refused or accepted against expectation) the rest of the example is not sent: its
+answers could only restate that one difference.
+"""
 
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
-from .divergences import KnownDivergence
+from .findings import Difference, Finding, classify, generic_path
 from .model import error_body
 from .normalise import diff, normalise
 from .refs import IdMap
 from .transport import Reply, SentRequest, Target
+from .versions import added_field
 
-
-class ConformanceFailure(AssertionError):
-    """A target answered differently from the reference model or from the other target."""
+# A bind names a server-chosen value: a path into the JSON answer (``("run", "info", "run_id")``)
+# or, for ad-hoc uses, a function of the decoded answer.
+BindPath = Sequence[str] | Callable[[Any], Any]
 
 
 @dataclass
-class LoggedCall:
-    target: int
+class Call:
+    """One operation as the suite asked for it (symbols unresolved) and as each target saw it."""
+
     op: str
-    sent: SentRequest
-    status: int
+    method: str
+    path: str
+    body: Any = None
+    query: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    bind: Mapping[str, BindPath] = field(default_factory=dict)
+    sent: list[SentRequest] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+
+
+@dataclass
+class Example:
+    """The per-example part of a context: its calls, ids and name prefix."""
+
+    prefix: str
+    source: str
+    ids: list[IdMap]
+    calls: list[Call] = field(default_factory=list)
+    tainted: bool = False
+
+
+@dataclass
+class Witness:
+    """What shrinking needs to reproduce a finding: the example up to the finding's call."""
+
+    calls: list[Call]
+    prefix: str
+    view_path: str
+    ids: list[IdMap]
 
 
 @dataclass
@@ -33,11 +67,14 @@ class SuiteContext:
     """Shared by every example of one suite run; ``begin_example`` resets the per-example part."""
 
     targets: list[Target]
-    known: list[KnownDivergence] = field(default_factory=list)
-    ids: list[IdMap] = field(default_factory=list)
-    log: list[LoggedCall] = field(default_factory=list)
-    allowed: list[dict[str, Any]] = field(default_factory=list)
+    suite: str = ""
+    findings: dict[tuple[str, ...], Finding] = field(default_factory=dict)
+    witnesses: dict[tuple[str, ...], Witness] = field(default_factory=dict)
+    label: str = ""  # the explicit case being run ("" during exploration)
+    subject: str | None = None  # the operation that case is about
     requests_sent: int = 0
+    examples: int = 0
+    example: Example | None = None
 
     @property
     def differential(self) -> bool:
@@ -48,82 +85,132 @@ class SuiteContext:
         """Model checks run against a single target; two targets are compared with each other."""
         return not self.differential
 
-    def begin_example(self) -> None:
-        self.ids = [IdMap() for _ in self.targets]
-        self.log = []
+    @property
+    def ids(self) -> list[IdMap]:
+        return self.example.ids if self.example else []
+
+    @property
+    def tainted(self) -> bool:
+        return bool(self.example and self.example.tainted)
+
+    def begin_example(self, prefix: str = "", source: str = "exploration") -> None:
+        self.examples += 1
+        self.example = Example(prefix, source, [IdMap() for _ in self.targets])
+
+    # -- sending -----------------------------------------------------------------------------
 
     def call(self, op: str, method: str, path: str, *, body: Any | None = None,
              query: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
-             bind: Mapping[str, Callable[[Any], Any]] | None = None) -> Reply:
-        """Send one operation to every target; return the primary target's answer."""
-        replies: list[Reply] = []
+             bind: Mapping[str, BindPath] | None = None) -> Reply:
+        """Send one operation to every target; return the primary target's answer. In a
+        tainted example nothing is sent and a placeholder answer (status 0) comes back."""
+        assert self.example is not None, "begin_example() first"
+        if self.example.tainted:
+            return Reply(0, "", "")
+        record = Call(op, method, path, body, query, headers, dict(bind or {}))
         for index, target in enumerate(self.targets):
-            ids = self.ids[index]
+            ids = self.example.ids[index]
             sent, reply = target.send(method, path, body=ids.resolve(body),
                                       query=ids.resolve(query), headers=headers)
             self.requests_sent += 1
-            self.log.append(LoggedCall(index, op, sent, reply.status))
-            replies.append(reply)
-            for symbol, extract in (bind or {}).items():
-                value = _extract(extract, reply)
+            record.sent.append(sent)
+            record.replies.append(reply)
+            for symbol, extract in record.bind.items():
+                value = extract_value(extract, reply)
                 if isinstance(value, str) and value:
                     ids.bind(symbol, value)
+        self.example.calls.append(record)
         if self.differential:
-            self._compare(op, replies)
-        return replies[0]
+            self._compare(op, record.replies)
+        return record.replies[0]
 
     def _compare(self, op: str, replies: list[Reply]) -> None:
-        left = normalise(op, replies[0], self.ids[0])
-        right = normalise(op, replies[1], self.ids[1])
-        problems = []
-        for path, a, b in diff(left, right):
-            rule = next((k for k in self.known if k.matches(op, path)), None)
-            if rule is None:
-                problems.append((path, a, b))
-            else:
-                self.allowed.append({"operation": op, "path": path, "reason": rule.reason})
-        if problems:
-            raise ConformanceFailure(
-                f"targets diverge on {op}:\n" + _format_diffs(problems, self.targets[0].name,
-                                                              self.targets[1].name)
-            )
+        target = normalise(op, replies[0], self.ids[0])
+        against = normalise(op, replies[1], self.ids[1])
+        self._record(classify(op, against, target, diff(against, target)))
+
+    # -- model checks ------------------------------------------------------------------------
 
     def expect(self, op: str, reply: Reply, status: int, body: Any = None, *,
-               subset: bool = False) -> None:
-        """Check an answer against the model's expectation (single-target mode only).
+               subset: bool = False, refusable: bool = False) -> bool:
+        """Check an answer against the model's expectation (single-target mode only); record
+        every difference. True when the answer matched.
 
         ``body`` is built with the primary target's real ids; both sides go through the same
         normaliser. With ``subset`` only the keys given in ``body`` are compared.
+        ``refusable``: the caller leaves its model unchanged when the target refuses a write
+        MLflow accepts (an error status where success is expected), so that refusal need not
+        end the example: exploration goes on with the server's state still known.
         """
-        if not self.check_model:
-            return
+        if not self.check_model or self.tainted or reply.status == 0:
+            return True
         actual = normalise(op, reply, self.ids[0])
         expected = normalise(op, Reply(status, "application/json", json.dumps(body)),
                              self.ids[0]) if body is not None else {"status": status}
-        if subset or body is None:
-            actual = _project(actual, expected)
-        problems = diff(expected, actual)
-        if problems:
-            raise ConformanceFailure(
-                f"{op} answered differently from MLflow 3.17.2 semantics:\n"
-                + _format_diffs(problems, "expected", "actual")
-            )
+        if body is None:
+            expected = {"status": status}
+            compared: dict[str, Any] = {"status": actual["status"]}
+        else:
+            compared = _project(actual, expected) if subset else actual
+        differences = classify(op, expected, actual, diff(expected, compared))
+        refused = (refusable and 200 <= status < 300 and actual.get("status", 0) >= 400)
+        self._record(differences, keep_going=refused)
+        return not differences
 
     def expect_error(self, op: str, reply: Reply, status: int, error_code: str,
-                     message: str | None = None) -> None:
+                     message: str | None = None) -> bool:
         """With a message the whole error body is compared; without, all but the message."""
-        self.expect(op, reply, status, error_body(error_code, message), subset=message is None)
+        return self.expect(op, reply, status, error_body(error_code, message),
+                           subset=message is None)
 
-    def curl_script(self, target: int = 0) -> list[str]:
-        return [to_curl(c.sent, self.targets[target]) + f"   # {c.op} -> {c.status}"
-                for c in self.log if c.target == target]
+    def note(self, difference: Difference) -> None:
+        """Record a difference a suite detected by itself (e.g. JSON where HTML is expected)."""
+        self._record([difference])
+
+    # -- findings ----------------------------------------------------------------------------
+
+    def _record(self, differences: list[Difference], keep_going: bool = False) -> None:
+        example = self.example
+        if example is None or example.tainted or not differences:
+            return
+        for d in differences:
+            path = generic_path(d.json_path)
+            added = added_field(path) if d.kind == "shape" else None
+            label = (self.label if d.kind == "status" and d.operation == self.subject
+                     else "")
+            key = (d.operation, path, d.kind, d.detail, label)
+            found = self.findings.get(key)
+            if found is None and not label:  # exploration meets what a case already found
+                found = next((f for k, f in self.findings.items() if k[:4] == key[:4]), None)
+            if found is not None:
+                found.occurrences += 1
+                continue
+            self.findings[key] = Finding(
+                suite=self.suite, operation=d.operation, json_path=path, kind=d.kind,
+                expected=d.expected, actual=d.actual, detail=d.detail,
+                since_version=added.since if added and _absent(d.actual) else None,
+                field_note=added.note if added and _absent(d.actual) else "",
+                source=example.source, label=label)
+            self.witnesses[key] = Witness(list(example.calls), example.prefix, d.json_path,
+                                          example.ids)
+        if not keep_going and any(d.changes_state for d in differences):
+            example.tainted = True
 
 
-def _extract(extract: Callable[[Any], Any], reply: Reply) -> Any:
+def _absent(value: Any) -> bool:
+    return repr(value) == "<absent>"
+
+
+def extract_value(extract: BindPath, reply: Reply) -> Any:
     if reply.status != 200:
         return None
     try:
-        return extract(reply.json)
+        if callable(extract):
+            return extract(reply.json)
+        value = reply.json
+        for part in extract:
+            value = value[part]
+        return value
     except (KeyError, TypeError, IndexError):
         return None
 
@@ -132,30 +219,3 @@ def _project(actual: Any, expected: Any) -> Any:
     if isinstance(actual, dict) and isinstance(expected, dict):
         return {k: _project(actual[k], expected[k]) for k in expected if k in actual}
     return actual
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=repr) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 300 else text[:300] + "…"
-
-
-def _format_diffs(problems: list[tuple[str, Any, Any]], left: str, right: str) -> str:
-    lines = []
-    for path, a, b in problems[:20]:
-        lines.append(f"  at {path}: {left}={_short(a)}  {right}={_short(b)}")
-    if len(problems) > 20:
-        lines.append(f"  … and {len(problems) - 20} more")
-    return "\n".join(lines)
-
-
-def to_curl(sent: SentRequest, target: Target) -> str:
-    """A copy-pasteable curl command; the auth header is not printed but taken from
-    ``$CONFORMANCE_AUTH`` (the same ``Name: value`` form the CLI reads)."""
-    parts = ["curl", "-sS", "-X", sent.method, shlex.quote(sent.url)]
-    auth = getattr(target, "auth", {})
-    for key, value in sent.headers.items():
-        parts += ["-H", '"$CONFORMANCE_AUTH"' if key in auth else shlex.quote(f"{key}: {value}")]
-    if sent.body is not None:
-        data = sent.body.decode(errors="replace") if isinstance(sent.body, bytes) else json.dumps(sent.body)
-        parts += ["-d", shlex.quote(data)]
-    return " ".join(parts)

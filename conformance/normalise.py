@@ -23,11 +23,37 @@ _PY_SET = re.compile(r"\{('[^']*'(?:, '[^']*')*)\}")
 Normaliser = Callable[[Any, IdMap], Any]
 
 
+class ServerTime:
+    """A masked server clock. Its value is erased but its JSON type is kept, so a clock sent
+    as a string (int64 as string) is a shape difference here just as it is for client-given
+    times such as ``start_time``."""
+
+    def __init__(self, json_type: str) -> None:
+        self.json_type = json_type
+
+    @classmethod
+    def of(cls, value: Any) -> "ServerTime":
+        if isinstance(value, bool) or value is None:
+            return cls("boolean" if isinstance(value, bool) else "null")
+        if isinstance(value, (int, float)):
+            return cls("number")
+        return cls("string" if isinstance(value, str) else type(value).__name__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServerTime) and other.json_type == self.json_type
+
+    def __hash__(self) -> int:
+        return hash(self.json_type)
+
+    def __repr__(self) -> str:
+        return "<server-time>" if self.json_type == "number" else f"<server-time as {self.json_type}>"
+
+
 def _walk(obj: Any, ids: IdMap, key: str | None = None) -> Any:
     if isinstance(obj, dict):
         out = {k: _walk(v, ids, k) for k, v in obj.items()}
         for k in SERVER_TIMESTAMPS & out.keys():
-            out[k] = "<server-time>"
+            out[k] = ServerTime.of(out[k])
         if key == "data" and isinstance(out.get("metrics"), list):
             out["metrics"] = sorted(out["metrics"], key=lambda m: str(m.get("key")))
         return out

@@ -10,14 +10,15 @@ _COMMON = dict(
     database=None,
     suppress_health_check=list(HealthCheck),
     print_blob=False,
-    # One (the smallest) failure per suite: its replay is what the request log shows.
+    # Rules record findings instead of failing; a failure here is a crash of a suite itself.
     report_multiple_bugs=False,
 )
 
 # CI: 3 runs (real, fakeflow, differential) within ~5 minutes on 2 cores, with real MLflow
-# answering ~20-100 requests/s: 16 examples x <=15 steps, ~2500 requests for all six suites.
+# answering ~20-100 requests/s. The explicit cases (~700 requests for all six suites) cover the
+# edge situations on every run; exploration adds 10 examples x <=15 steps on top (~1600).
 PROFILES: dict[str, settings] = {
-    "ci": settings(max_examples=16, stateful_step_count=15, derandomize=True,
+    "ci": settings(max_examples=10, stateful_step_count=15, derandomize=True,
                    phases=(Phase.explicit, Phase.generate, Phase.shrink), **_COMMON),
     "deep": settings(max_examples=150, stateful_step_count=40, derandomize=False, **_COMMON),
     # Quick local smoke runs.

@@ -109,7 +109,14 @@ class HttpTarget(_Base):
         url = self.base + self.path_for(path) + _query_string(query)
         data, hdrs = _encode(body, headers)
         hdrs = {**self.auth, **hdrs}
-        resp = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout)
+        try:
+            resp = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout)
+        except requests.ConnectionError as exc:
+            # A kept-alive connection the server closed just as it was reused: the request never
+            # reached it (no answer at all), so it is sent once more on a fresh connection.
+            if "RemoteDisconnected" not in repr(exc) and "Connection reset" not in repr(exc):
+                raise
+            resp = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout)
         reply = Reply(resp.status_code, resp.headers.get("Content-Type", ""), resp.text)
         return SentRequest(method, url, body, hdrs), reply
 

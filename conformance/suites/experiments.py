@@ -8,7 +8,7 @@ from hypothesis.stateful import Bundle, multiple, rule
 
 from ..refs import Ref
 from . import register
-from .base import ConformanceMachine, short_values, tag_keys
+from .base import ConformanceMachine, scenario, short_values, tag_keys
 
 suffixes = st.sampled_from(["a", "b", "c", "d"])
 
@@ -92,3 +92,58 @@ class ExperimentSuite(ConformanceMachine):
         else:
             self.ctx.expect("delete_experiment_tag", reply, 200, {})
             del exp.tags[key]
+
+    # -- explicit cases (run on every run, before exploration) -------------------------------
+
+    @scenario
+    def case_lifecycle(self):
+        """Create (with a tag), read by id and by name, rename, delete, restore."""
+        exp = self.do_create_experiment("a", {"t1": "a"})
+        if exp is None:
+            return
+        self.get_by_name(exp)
+        self.rename(exp, "b")
+        self.delete(exp)
+        self.restore(exp)
+
+    @scenario
+    def case_tags(self):
+        """Set, overwrite and delete an experiment tag; delete a tag never set."""
+        exp = self.do_create_experiment("a", {"t1": "a"})
+        if exp is None:
+            return
+        self.set_tag(exp, "t2", "b")
+        self.set_tag(exp, "t2", "x y")
+        self.delete_tag(exp, "t1")
+        self.delete_tag(exp, "team")
+        self.refresh_experiment(exp)
+
+    @scenario
+    def case_writes_to_deleted_experiment(self):
+        """A deleted experiment refuses tags and renames, keeps its name reserved, and a
+        second delete of it is answered 404."""
+        exp = self.do_create_experiment("a")
+        if exp is None:
+            return
+        self.do_delete_experiment(exp)
+        self.set_tag(exp, "t1", "a")
+        self.rename(exp, "b")
+        self.do_create_experiment("a")
+        self.do_delete_experiment(exp)
+        self.refresh_experiment(exp)
+
+    @scenario
+    def case_duplicate_name(self):
+        """A name is unique; renaming onto a taken name is refused."""
+        first = self.do_create_experiment("a")
+        second = self.do_create_experiment("b")
+        self.do_create_experiment("a")
+        if first is not None and second is not None:
+            reply = self.ctx.call("update_experiment", "POST", "experiments/update",
+                                  body={"experiment_id": Ref(second.symbol), "new_name": first.name})
+            self.ctx.expect_error("update_experiment", reply, 400, "BAD_REQUEST")
+            self.refresh_experiment(second)
+
+    @scenario
+    def case_unknown_name(self):
+        self.get_by_unknown_name("a")

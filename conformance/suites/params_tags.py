@@ -10,7 +10,7 @@ from hypothesis.stateful import Bundle, multiple, rule
 from ..model import PARAM_VALUE_LIMIT, RUN_TAG_VALUE_LIMIT
 from ..refs import Ref
 from . import register
-from .base import ConformanceMachine, param_keys, short_values, tag_keys
+from .base import ConformanceMachine, param_keys, scenario, short_values, tag_keys
 
 long_param = st.just("p" * (PARAM_VALUE_LIMIT + 1))
 long_tag = st.just("t" * (RUN_TAG_VALUE_LIMIT + 1))
@@ -106,3 +106,73 @@ class ParamsTagsSuite(ConformanceMachine):
     @rule(run=runs)
     def restore_run(self, run):
         self.do_restore_run(run)
+
+    # -- explicit cases (run on every run, before exploration) -------------------------------
+
+    def _run(self):
+        exp = self.do_create_experiment("x")
+        return self.do_create_run(exp, "r", 0) if exp is not None else None
+
+    @scenario
+    def case_param_immutability(self):
+        """The same value again is fine; a new value is refused, singly and in a batch."""
+        run = self._run()
+        if run is not None:
+            self.log_param(run, "p1", "a")
+            self.log_param(run, "p1", "a")
+            self.log_param(run, "p1", "b")
+            self.log_batch(run, [("p1", "b")], [])
+            self.get_run(run)
+
+    @scenario
+    def case_batch_duplicate_param_keys(self):
+        run = self._run()
+        if run is not None:
+            self.log_batch(run, [("p1", "a"), ("p1", "a")], [("t1", "a")])
+            self.get_run(run)
+
+    @scenario
+    def case_batch_last_tag_wins(self):
+        run = self._run()
+        if run is not None:
+            self.log_batch(run, [("p1", "a")], [("t1", "a"), ("t1", "b")])
+            self.get_run(run)
+
+    @scenario
+    def case_truncation(self):
+        """Over-long param and tag values are truncated to their limits."""
+        run = self._run()
+        if run is not None:
+            self.log_param(run, "p2", "p" * (PARAM_VALUE_LIMIT + 1))
+            self.set_tag(run, "t1", "t" * (RUN_TAG_VALUE_LIMIT + 1))
+            self.log_batch(run, [], [("t2", "t" * (RUN_TAG_VALUE_LIMIT + 1))])
+            self.get_run(run)
+
+    @scenario(params=["bad!key", "../up", "x//y"])
+    def case_invalid_keys(self, key):
+        run = self._run()
+        if run is not None:
+            self.invalid_key(run, key, "log_param")
+            self.invalid_key(run, key, "set_tag")
+
+    @scenario
+    def case_tags(self):
+        run = self._run()
+        if run is not None:
+            self.set_tag(run, "t1", "a")
+            self.set_tag(run, "t1", "b")
+            self.delete_tag(run, "t1")
+            self.delete_tag(run, "t1")
+            self.get_run(run)
+
+    @scenario
+    def case_writes_to_deleted_run(self):
+        run = self._run()
+        if run is not None:
+            self.delete_run(run)
+            self.log_param(run, "p1", "a")
+            self.set_tag(run, "t1", "a")
+            self.delete_tag(run, "t1")
+            self.log_batch(run, [("p2", "a")], [])
+            self.restore_run(run)
+            self.get_run(run)

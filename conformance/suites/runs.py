@@ -10,7 +10,7 @@ from hypothesis.stateful import Bundle, multiple, rule
 from ..model import RUN_NAME_TAG, STATUSES
 from ..refs import Ref
 from . import register
-from .base import ConformanceMachine, short_values, tag_keys
+from .base import ConformanceMachine, scenario, short_values, tag_keys
 
 run_names = st.sampled_from(["alpha", "beta", "gamma one", "δ-run"])
 
@@ -92,3 +92,63 @@ class RunSuite(ConformanceMachine):
     @rule(run=runs, key=tag_keys | st.just(RUN_NAME_TAG))
     def delete_tag(self, run, key):
         self.do_delete_tag(run, key)
+
+    # -- explicit cases (run on every run, before exploration) -------------------------------
+
+    def _world(self):
+        exp = self.do_create_experiment("a")
+        run = self.do_create_run(exp, "alpha", 100, {"t1": "a"}, "alice") if exp else None
+        return exp, run
+
+    @scenario
+    def case_create_defaults(self):
+        """A run with nothing but its experiment: server-chosen name, defaults."""
+        exp = self.do_create_experiment("a")
+        if exp is not None:
+            run = self.do_create_run(exp, None, None)
+            if run is not None:
+                self.check_run(run)
+
+    @scenario
+    def case_update(self):
+        """Status, end time and name in one update; then the name alone; then nothing."""
+        _, run = self._world()
+        if run is not None:
+            self.update_run(run, "FINISHED", 200, "beta")
+            self.update_run(run, None, None, "")
+            self.update_run(run, None, None, None)
+            self.check_run(run)
+
+    @scenario
+    def case_writes_to_deleted_run(self):
+        """A deleted run refuses updates and tag writes; restore brings it back intact."""
+        _, run = self._world()
+        if run is not None:
+            self.do_delete_run(run)
+            self.update_run(run, "FINISHED", None, None)
+            self.rename_by_tag(run, "gamma one")
+            self.do_restore_run(run)
+            self.check_run(run)
+
+    @scenario
+    def case_experiment_cascade(self):
+        """Deleting an experiment deletes its runs; new runs in it are refused; restore
+        brings the runs back."""
+        exp, run = self._world()
+        if exp is not None and run is not None:
+            self.do_delete_experiment(exp)
+            self.check_run(run)
+            self.do_create_run(exp, "beta", 1)
+            self.do_restore_experiment(exp)
+            self.check_run(run)
+
+    @scenario
+    def case_run_name_coupling(self):
+        """The mlflow.runName tag and info.run_name follow each other; a conflict is refused."""
+        exp, run = self._world()
+        if run is not None:
+            self.rename_by_tag(run, "beta")
+            self.rename_by_tag(run, "")
+            self.delete_tag(run, RUN_NAME_TAG)
+            self.check_run(run)
+            self.create_run(exp, "alpha", None, {RUN_NAME_TAG: "beta"}, None)

@@ -15,7 +15,7 @@ from ..search_model import (
     run_matches,
 )
 from . import register
-from .base import ConformanceMachine, metric_values
+from .base import ConformanceMachine, metric_values, scenario
 
 NUMBERS = [-1.5, 0.5, 1.0, 2.0, 3.25, 7.0]
 STRINGS = ["a", "b", "x y", "1", "10", "A"]
@@ -122,6 +122,9 @@ class SearchSuite(ConformanceMachine):
         reply = self.ctx.call("update_run", "POST", "runs/update",
                               body={"run_id": Ref(run.symbol), "status": status})
         if not self.write_refused("update_run", run, reply):
+            if reply.status >= 400 and not self.ctx.expect("update_run", reply, 200, {},
+                                                           refusable=True):
+                return  # refused: nothing was written
             run.status = status
             self.ctx.expect("update_run", reply, 200, {"run_info": run.info_json()})
 
@@ -178,6 +181,9 @@ class SearchSuite(ConformanceMachine):
                                       max_size=2, unique_by=lambda r: r.symbol), label="run ids")
             clauses = clauses + [Clause("attributes", "run_id", data.draw(
                 st.sampled_from(["IN", "NOT IN"]), label="in op"), tuple(Ref(r.symbol) for r in some))]
+        self.do_search_runs(chosen, clauses, order, page_size, view)
+
+    def do_search_runs(self, chosen, clauses, order, page_size, view):
         resolve = lambda ref: self.ctx.ids[0].value(ref.symbol)  # noqa: E731
         wanted_stage = {"ACTIVE_ONLY": {"active"}, "DELETED_ONLY": {"deleted"},
                         "ALL": {"active", "deleted"}}[view or "ACTIVE_ONLY"]
@@ -217,6 +223,10 @@ class SearchSuite(ConformanceMachine):
             clauses.append(Clause("attributes", "experiment_id",
                                   data.draw(st.sampled_from(["IN", "NOT IN"]), label="in op"),
                                   tuple(Ref(e.symbol) for e in some)))
+        self.do_search_experiments(clauses, order, page_size, view)
+
+    def do_search_experiments(self, clauses, order, page_size, view):
+        exps = list(self.model.experiments.values())
         resolve = lambda ref: self.ctx.ids[0].value(ref.symbol)  # noqa: E731
         wanted_stage = {"ACTIVE_ONLY": {"active"}, "DELETED_ONLY": {"deleted"},
                         "ALL": {"active", "deleted"}}[view or "ACTIVE_ONLY"]
@@ -247,3 +257,72 @@ class SearchSuite(ConformanceMachine):
             token = (reply.json or {}).get("next_page_token") if reply.status == 200 else None
             if not token:
                 return
+
+    # -- explicit cases (run on every run, before exploration) -------------------------------
+
+    def _world(self):
+        """Two experiments (one tagged), three runs with metrics, params and tags; made once
+        per machine (read-only cases share it)."""
+        if self.model.experiments:
+            return sorted(self.model.experiments.values(), key=lambda e: e.symbol)
+        self.populate([None, "a"], [
+            {"exp": 0, "start": 1, "name": "n1", "metrics": {"m1": (1.0, 0)},
+             "params": {"k1": "a"}, "tags": {"k1": "x y"}, "status": None},
+            {"exp": 0, "start": 2, "name": "n2", "metrics": {"m1": (7.0, 1)},
+             "params": {"k1": "b"}, "tags": {}, "status": "FINISHED"},
+            {"exp": 1, "start": 3, "name": "N3", "metrics": {"m2": (0.5, 0)},
+             "params": {}, "tags": {"k2": "A"}, "status": None},
+        ])
+        exps = sorted(self.model.experiments.values(), key=lambda e: e.symbol)
+        return exps
+
+    @scenario(params=[1, 2, 3, 4], shared="world")
+    def case_run_pages(self, page_size):
+        """Three runs paged 1-4 at a time; a page that is exactly full and last (3 by 1 or
+        by 3) carries no next_page_token."""
+        exps = self._world()
+        self.do_search_runs(exps, [], [OrderKey("attributes", "start_time", True)], page_size, None)
+
+    @scenario(params=[1, 2, 3], shared="world")
+    def case_experiment_pages(self, page_size):
+        """Two experiments paged 1-3 at a time (2 by 1 and 2 by 2 end exactly full)."""
+        self._world()
+        self.do_search_experiments([], [OrderKey("attributes", "name", True)], page_size, None)
+
+    @scenario(params=["IN", "NOT IN"], shared="world", subject="search_experiments")
+    def case_experiment_id_in(self, op):
+        exps = self._world()
+        self.do_search_experiments([Clause("attributes", "experiment_id", op, (Ref(exps[0].symbol),))],
+                                   [], 3, None)
+
+    @scenario(params=["IS NULL", "IS NOT NULL"], shared="world", subject="search_experiments")
+    def case_experiment_tag_null(self, op):
+        self._world()
+        self.do_search_experiments([Clause("tags", "k1", op)], [], 3, None)
+
+    @scenario(params=[("metrics", "m1", ">", 0.5), ("params", "k1", "=", "a"),
+                      ("tags", "k1", "LIKE", "x%"), ("params", "k2", "IS NULL", None),
+                      ("attributes", "status", "=", "FINISHED"),
+                      ("attributes", "run_name", "ILIKE", "n%")], shared="world",
+              subject="search_runs")
+    def case_run_filter(self, clause):
+        exps = self._world()
+        self.do_search_runs(exps, [Clause(*clause)], [], 5, None)
+
+    @scenario(params=[("metrics", "m1"), ("params", "k1"), ("attributes", "run_name")],
+              shared="world")
+    def case_run_order_missing_values(self, key):
+        """Ordering by a key some runs lack: those come last, both directions."""
+        exps = self._world()
+        for asc in (True, False):
+            self.do_search_runs(exps, [], [OrderKey(key[0], key[1], asc)], 5, None)
+
+    @scenario(params=["ACTIVE_ONLY", "DELETED_ONLY", "ALL"])
+    def case_view_types(self, view):
+        exps = self._world()
+        runs = sorted(self.model.runs.values(), key=lambda r: r.symbol)
+        if runs:
+            self.do_delete_run(runs[0])
+        self.do_delete_experiment(exps[-1])
+        self.do_search_runs(exps, [], [], 5, view)
+        self.do_search_experiments([], [], 5, view)

@@ -132,28 +132,80 @@ class MissingUserId(JsonMiddleware):
         return status, answer
 
 
+class MissingRoute:
+    """No ``experiments/delete-experiment-tag`` route (an older MLflow): an HTML 404 page."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").endswith(API + "experiments/delete-experiment-tag"):
+            body = b"<!doctype html><title>404 Not Found</title><h1>Not Found</h1>"
+            start_response("404 NOT FOUND", [("Content-Type", "text/html; charset=utf-8"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
+        return self.app(environ, start_response)
+
+
+class Reworded(JsonMiddleware):
+    """Error messages for unknown runs worded differently (same status and error_code)."""
+
+    def rewrite_answer(self, path, method, request, status, answer):
+        message = answer.get("message") if isinstance(answer, dict) else None
+        if isinstance(message, str) and message.startswith("Run with id="):
+            answer["message"] = message.replace("Run with id=", "Run '").replace(
+                " not found", "' does not exist")
+        return status, answer
+
+
+class Int64AsString(JsonMiddleware):
+    """Run start times and experiment creation times sent as JSON strings (the proto3 JSON
+    mapping of int64), not numbers."""
+
+    def rewrite_answer(self, path, method, request, status, answer):
+        def fix(obj: Any) -> None:
+            if isinstance(obj, dict):
+                for key, value in obj.items():
+                    if key in ("start_time", "creation_time") and isinstance(value, int):
+                        obj[key] = str(value)
+                    else:
+                        fix(value)
+            elif isinstance(obj, list):
+                for item in obj:
+                    fix(item)
+        if status == 200:
+            fix(answer)
+        return status, answer
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
-    middleware: type[JsonMiddleware]
+    middleware: Callable[[WsgiApp], WsgiApp]
     suites: tuple[str, ...]  # the suites expected to notice it
+    kinds: tuple[str, ...] = ()  # the finding kinds it must be reported with
 
 
 MUTANTS = [
-    Mutant("wrong-error-code", WrongErrorCode, ("experiments", "errors")),
-    Mutant("latest-metric-by-timestamp", LatestByTimestamp, ("metrics",)),
-    Mutant("paging-off-by-one", PagingOffByOne, ("metrics", "search")),
-    Mutant("lost-batch-tags", LostBatchTags, ("params_tags",)),
-    Mutant("missing-user-id", MissingUserId, ("runs",)),
+    Mutant("wrong-error-code", WrongErrorCode, ("experiments", "errors"), ("status",)),
+    Mutant("latest-metric-by-timestamp", LatestByTimestamp, ("metrics",), ("value",)),
+    Mutant("paging-off-by-one", PagingOffByOne, ("metrics", "search"), ("value",)),
+    Mutant("lost-batch-tags", LostBatchTags, ("params_tags",), ("value",)),
+    Mutant("missing-user-id", MissingUserId, ("runs",), ("shape",)),
+    Mutant("missing-route", MissingRoute, ("experiments",), ("missing_route",)),
+    Mutant("reworded-message", Reworded, ("errors",), ("message",)),
+    Mutant("int64-as-string", Int64AsString, ("experiments", "runs"), ("shape",)),
 ]
 
 
-def mutant_app(name: str) -> WsgiApp:
-    """A fresh fakeflow app wrapped in the named mutant."""
+def mutant_app(*names: str) -> WsgiApp:
+    """A fresh fakeflow app wrapped in the named mutant(s) (several: all bugs at once)."""
     from fakeflow import create_app
 
-    mutant = next(m for m in MUTANTS if m.name == name)
-    return mutant.middleware(create_app())
+    app = create_app()
+    for name in names:
+        app = next(m for m in MUTANTS if m.name == name).middleware(app)
+    return app
 
 
 def make_wrong_error_code() -> WsgiApp:
