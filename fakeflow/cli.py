@@ -6,9 +6,10 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
 from fakeflow.control import ControlledApp
+from fakeflow.listener import Limits
 from fakeflow.server import ThreadedServer
 from fakeflow.web.app import create_app
 
@@ -29,11 +30,50 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not serve the control plane under /_fakeflow")
     serve.add_argument("--record", action="store_true",
                        help="keep a log of every request (GET /_fakeflow/requests); grows unbounded")
+    serve.add_argument("--allowed-hosts", default=None,
+                       help="comma-separated Host patterns, as mlflow server (default: "
+                            "$MLFLOW_SERVER_ALLOWED_HOSTS, else loopback and private addresses)")
+    serve.add_argument("--cors-allowed-origins", default=None,
+                       help="comma-separated origins allowed to write, as mlflow server "
+                            "(default: $MLFLOW_SERVER_CORS_ALLOWED_ORIGINS, else loopback only)")
+    _add_bounds(serve)
     return parser
 
 
+def _positive(kind: type) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+    return parse
+
+
+def _add_bounds(serve: argparse.ArgumentParser) -> None:
+    """The HTTP server's resource bounds (``fakeflow.listener.Limits``), and the artifact store's."""
+    serve.add_argument("--max-artifact-bytes", type=_positive(int), default=None, metavar="BYTES",
+                       help="largest artifact file accepted (413 beyond it; default 1 GiB)")
+    serve.add_argument("--max-artifact-store-bytes", type=_positive(int), default=None,
+                       metavar="BYTES", help="bytes all artifacts may take together (default 4 GiB)")
+    serve.add_argument("--max-connections", type=_positive(int), default=Limits.max_connections,
+                       metavar="N", help="connections served at once; more wait for a free slot "
+                                         f"(default {Limits.max_connections})")
+    serve.add_argument("--timeout", type=_positive(float), default=Limits.request_timeout,
+                       metavar="SECONDS", help="time a request's head, then its body, may take to "
+                                               "arrive before the connection is closed "
+                                               f"(default {Limits.request_timeout:g})")
+    serve.add_argument("--keep-alive-timeout", type=_positive(float),
+                       default=Limits.keep_alive_timeout, metavar="SECONDS",
+                       help="time an idle kept-alive connection is held open "
+                            f"(default {Limits.keep_alive_timeout:g})")
+
+
 def serve(args: argparse.Namespace) -> int:
-    controlled = ControlledApp(create_app(), record=args.record)
+    controlled = ControlledApp(create_app(allowed_hosts=args.allowed_hosts,
+                                          cors_allowed_origins=args.cors_allowed_origins,
+                                          max_artifact_bytes=args.max_artifact_bytes,
+                                          max_artifact_store_bytes=args.max_artifact_store_bytes),
+                               record=args.record)
     if args.load is not None:
         try:
             controlled.load_file(args.load)
@@ -43,17 +83,25 @@ def serve(args: argparse.Namespace) -> int:
     if args.seed is not None:
         controlled.seed(args.seed)
     app = controlled.app if args.no_control else controlled
-    server = ThreadedServer(app, host=args.host, port=args.port)
+    server = ThreadedServer(app, host=args.host, port=args.port,
+                            max_connections=args.max_connections,
+                            request_timeout=args.timeout,
+                            keep_alive_timeout=args.keep_alive_timeout)
     try:
         server.start()
     except OSError as error:
         print(f"fakeflow: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
               file=sys.stderr)
         return 1
-    print(f"fakeflow listening on {server.url}", flush=True)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before the URL line: a reader may stop us at once
         signal.signal(signum, lambda *_: stop.set())
+    if server.exposure is not None:
+        print(f"fakeflow: WARNING: listening on {server.exposure}, port {server.port}: anyone who "
+              "can reach it can read and change all of the fake's data (there is no "
+              "authentication). Use --host 127.0.0.1 to stay on this machine.",
+              file=sys.stderr, flush=True)
+    print(f"fakeflow listening on {server.url}", flush=True)
     try:
         stop.wait()
     finally:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fakeflow.control import CONTROL_PREFIX, ControlledApp, create_server, route_matches
 from fakeflow.transport import in_process_session
@@ -71,6 +74,18 @@ def test_request_log_records_what_the_client_sent(app, http):
     assert [(e.status, e.error_code) for e in failed] == [(404, "RESOURCE_DOES_NOT_EXIST")]
     assert app.log[-1].query == f"run_id={rid}" and app.log[-1].method == "GET"
     assert app.log[0].response_json["run"]["info"]["run_id"] == rid
+
+
+def test_request_log_keeps_no_copy_of_artifact_bodies(app, http):
+    """Uploads and downloads stream through a recording fake; the log notes the call only."""
+    content = b"\x00binary" * 1000
+    url = BASE + "/api/2.0/mlflow-artifacts/artifacts/0/r1/artifacts/blob.bin"
+    put = http.put(url, data=content, headers={"Content-Type": "application/octet-stream"})
+    assert put.status_code == 200, put.text
+    assert http.get(url).content == content
+    upload, download = app.log.find("/api/2.0/mlflow-artifacts/artifacts/*")
+    assert (upload.method, upload.status, upload.body) == ("PUT", 200, b"")
+    assert (download.method, download.status, download.response_body) == ("GET", 200, b"")
 
 
 def test_control_requests_are_not_logged_and_recording_can_be_off(app, http):
@@ -194,3 +209,109 @@ def test_http_control_errors(http, method, path, body, status):
     answer = http.request(method, BASE + CONTROL_PREFIX + path, json=body)
     assert answer.status_code == status
     assert answer.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "ENDPOINT_NOT_FOUND")
+
+
+# ---- malformed control bodies change nothing (issue 8, items 3 and 4) -------------------------
+
+BAD_FAULTS = [
+    {"route": 1}, {"route": ""}, {"route": None}, {"route": ["runs/get"]},
+    {"route": "runs/get", "times": "a"}, {"route": "runs/get", "times": 0},
+    {"route": "runs/get", "times": -1}, {"route": "runs/get", "times": 1.5},
+    {"route": "runs/get", "times": True},
+    {"route": "runs/get", "method": 5}, {"route": "runs/get", "method": "GE T"},
+    {"route": "runs/get", "status": "503"}, {"route": "runs/get", "status": 99},
+    {"route": "runs/get", "status": 600}, {"route": "runs/get", "status": False},
+    {"route": "runs/get", "delay": "1"}, {"route": "runs/get", "delay": -1},
+    {"route": "runs/get", "delay": 1e309}, {"route": "runs/get", "error_code": 5},
+    {"route": "runs/get", "message": None}, {"route": "runs/get", "headers": []},
+    {"route": "runs/get", "headers": {"X": 1}},
+    {"route": "runs/get", "headers": {"X": "a\r\nSet-Cookie: x=1"}},
+    {"route": "runs/get", "headers": {"Bad Name": "v"}},
+    {"route": "runs/get", "headers": {"Content-Length": "0"}},
+    ["runs/get"], "runs/get", 5,
+]
+
+
+@pytest.mark.parametrize("body", BAD_FAULTS, ids=[repr(b)[:40] for b in BAD_FAULTS])
+def test_a_malformed_fault_is_refused_and_never_stored(app, http, body):
+    answer = http.post(BASE + CONTROL_PREFIX + "/faults", data=json.dumps(body),
+                       headers={"Content-Type": "application/json"})  # Infinity included
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert app.faults.pending() == []
+    assert http.get(BASE + "/health").status_code == 200
+    assert http.get(API + "experiments/get", params={"experiment_id": "0"}).status_code == 200
+
+
+@pytest.mark.parametrize("call", [
+    lambda app: app.fail(1),
+    lambda app: app.fail("runs/get", times="a"),
+    lambda app: app.fail("runs/get", method=5),
+    lambda app: app.fail("runs/get", status=1000),
+    lambda app: app.fail("runs/get", headers={"X": "a\nb"}),
+    lambda app: app.delay("runs/get", "1"),
+    lambda app: app.delay("runs/get", -0.5),
+    lambda app: app.delay("runs/get", 1, times=0),
+])
+def test_the_python_api_validates_faults_the_same_way(app, http, call):
+    with pytest.raises(ValueError):
+        call(app)
+    assert app.faults.pending() == []
+    assert http.get(BASE + "/health").status_code == 200
+
+
+def test_method_names_are_matched_whatever_their_case(app, http):
+    app.fail("experiments/get", method="get", status=500, error_code="INTERNAL_ERROR")
+    assert http.get(API + "experiments/get", params={"experiment_id": "0"}).status_code == 500
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(
+    st.sampled_from(["route", "times", "status", "error_code", "message", "delay", "method",
+                     "headers"]),
+    st.recursive(st.none() | st.booleans() | st.integers(-5, 700) | st.floats(-2, 2)
+                 | st.text(max_size=8), lambda inner: st.lists(inner, max_size=2)
+                 | st.dictionaries(st.text(max_size=5), inner, max_size=2), max_leaves=4)))
+def test_any_fault_body_is_either_stored_and_working_or_refused(body):
+    app = ControlledApp()
+    http = in_process_session(app, BASE)
+    if not isinstance(body.get("delay"), (int, float)) or body.get("delay", 0) > 0:
+        body.setdefault("delay", 0)  # keep a valid delay short: the answers come at once
+        if isinstance(body["delay"], (int, float)) and not isinstance(body["delay"], bool):
+            body["delay"] = min(body["delay"], 0)
+    answer = http.post(BASE + CONTROL_PREFIX + "/faults", json=body)
+    if answer.status_code == 400:
+        assert app.faults.pending() == []
+    else:
+        assert answer.status_code == 200
+        assert len(app.faults.pending()) == 1
+    for path in ("/health", "/api/2.0/mlflow/experiments/get?experiment_id=0"):
+        reply = http.get(BASE + path, timeout=5)
+        assert 100 <= reply.status_code <= 599  # an answer, whatever the fault says
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/faults"), ("POST", "/reset"),
+                                         ("POST", "/seed"), ("PUT", "/state"),
+                                         ("POST", "/state")])
+def test_deeply_nested_control_bodies_get_400(app, http, method, path):
+    http.post(API + "experiments/create", json={"name": "kept"})
+    answer = http.request(method, BASE + CONTROL_PREFIX + path, data=DEEP,
+                          headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "kept" in app.store.experiment_names and app.faults.pending() == []
+
+
+def test_deeply_nested_control_bodies_over_a_socket():
+    server = create_server()
+    try:
+        answer = requests.post(server.url + CONTROL_PREFIX + "/faults", data=DEEP,
+                               headers={"Content-Type": "application/json"}, timeout=10)
+        assert answer.status_code == 400
+        assert requests.get(server.url + "/health", timeout=5).status_code == 200
+    finally:
+        server.stop()

@@ -67,6 +67,18 @@ REQUIRED_ROUTES = {
     ("POST", "runs/search"), ("POST", "runs/log-inputs"), ("POST", "runs/outputs"),
     ("POST", "runs/log-model"), ("GET", "metrics/get-history"),
     ("GET", "metrics/get-history-bulk-interval"), ("GET", "artifacts/list"),
+    # model registry
+    ("POST", "registered-models/create"), ("POST", "registered-models/rename"),
+    ("PATCH", "registered-models/update"), ("DELETE", "registered-models/delete"),
+    ("GET", "registered-models/get"), ("GET", "registered-models/search"),
+    ("POST", "registered-models/get-latest-versions"), ("GET", "registered-models/get-latest-versions"),
+    ("POST", "registered-models/set-tag"), ("DELETE", "registered-models/delete-tag"),
+    ("POST", "registered-models/alias"), ("GET", "registered-models/alias"),
+    ("DELETE", "registered-models/alias"), ("POST", "model-versions/create"),
+    ("PATCH", "model-versions/update"), ("POST", "model-versions/transition-stage"),
+    ("DELETE", "model-versions/delete"), ("GET", "model-versions/get"), ("GET", "model-versions/search"),
+    ("GET", "model-versions/get-download-uri"), ("POST", "model-versions/set-tag"),
+    ("DELETE", "model-versions/delete-tag"),
 }
 
 

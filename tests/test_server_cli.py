@@ -10,8 +10,11 @@ import time
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fakeflow import ThreadedServer, create_app
+from fakeflow.server import reach
 
 
 def test_threaded_server_binds_loopback_port_zero_and_stops():
@@ -79,3 +82,74 @@ def test_cli_serve_fails_at_once_on_a_busy_port():
         assert code == 1
         assert f"cannot listen on 127.0.0.1:{port}" in process.stderr.read()
         assert time.monotonic() - started < 20
+
+
+def _first_lines(*args: str) -> tuple[str, str]:
+    """Start ``fakeflow serve``, read its URL line, stop it at once: (stdout line, stderr)."""
+    process = _serve(*args)
+    try:
+        line = process.stdout.readline().strip()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    return line, process.stderr.read()
+
+
+@pytest.mark.parametrize("host, url_host", [("0.0.0.0", "127.0.0.1"), ("", "127.0.0.1"),
+                                            ("::", "[::1]")])
+def test_cli_serve_on_every_interface_warns_and_prints_a_url_that_works_locally(host, url_host):
+    if host == "::" and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    line, errors = _first_lines("--host", host, "--port", "0")
+    assert line.startswith(f"fakeflow listening on http://{url_host}:")
+    port = line.rsplit(":", 1)[1]
+    assert port.isdigit() and port != "0"
+    assert "WARNING" in errors and "every" in errors and "interface" in errors and port in errors
+
+
+def test_cli_serve_on_loopback_does_not_warn():
+    line, errors = _first_lines("--host", "127.0.0.1", "--port", "0")
+    assert line.startswith("fakeflow listening on http://127.0.0.1:")
+    assert "WARNING" not in errors
+
+
+def test_cli_serve_bounds_reach_the_server():
+    process = _serve("--port", "0", "--keep-alive-timeout", "1", "--max-connections", "2")
+    try:
+        port = int(process.stdout.readline().strip().rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            started = time.monotonic()
+            data = b""
+            while chunk := sock.recv(4096):  # the answer, then the close of the idle connection
+                data += chunk
+            assert data.startswith(b"HTTP/1.1 200") and time.monotonic() - started < 5
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("option", ["--max-connections", "--timeout", "--keep-alive-timeout"])
+def test_cli_serve_refuses_non_positive_bounds(option):
+    result = subprocess.run([sys.executable, "-m", "fakeflow", "serve", option, "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "must be positive" in result.stderr
+
+
+def test_threaded_server_url_for_wildcard_binds_is_loopback():
+    with ThreadedServer(create_app(), host="0.0.0.0") as server:
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        assert "every IPv4 interface" in server.exposure
+    with ThreadedServer(create_app()) as server:
+        assert server.exposure is None
+
+
+@given(st.ip_addresses())
+def test_reach_names_a_local_url_host_and_flags_anything_beyond_loopback(address):
+    host, exposure = reach(str(address))
+    if address.is_loopback:
+        assert (host, exposure) == (str(address), None)
+    elif address.is_unspecified:
+        assert host in ("127.0.0.1", "::1") and "every" in exposure
+    else:
+        assert host == str(address) and str(address) in exposure

@@ -166,3 +166,78 @@ def test_experiment_datasets_survive_a_snapshot():
     assert restored.get_run(second).dataset_inputs[0].dataset.source == "first"
     assert restored.get_run(first).dataset_inputs[0].tags == {"k": "v"}
     assert snapshot.dump(restored)["datasets"] == snapshot.dump(store)["datasets"]
+
+
+# ---- the model registry ----------------------------------------------------------------------
+
+
+def registry_store() -> TrackingStore:
+    """``rich_store`` plus models with versions, stages, aliases, tags and a deleted version."""
+    store = rich_store()
+    registry = store.registry
+    rid = next(iter(store.runs))
+    registry.create_registered_model("zeta", [("team", "a"), ("b", "1")], "described")
+    registry.create_registered_model("alpha")
+    registry.create_model_version("zeta", f"runs:/{rid}/model", rid, [("k", "v")], "http://l", "one")
+    registry.create_model_version("zeta", "s3://bucket/two")
+    registry.create_model_version("zeta", "s3://bucket/three")
+    registry.create_model_version("zeta", "models:/zeta/1")
+    registry.transition_model_version_stage("zeta", "1", "Production")
+    registry.transition_model_version_stage("zeta", "2", "Staging", archive_existing_versions=True)
+    registry.set_registered_model_alias("zeta", "champion", "2")
+    registry.set_registered_model_alias("zeta", "backup", "1")
+    registry.update_model_version("zeta", "2", None)
+    registry.delete_model_version("zeta", "4")
+    registry.set_model_version_tag("zeta", "2", "quality", "good")
+    registry.create_registered_model("prompt", [("mlflow.prompt.is_prompt", "true")])
+    registry.create_model_version("prompt", "dummy-source", tags=[("mlflow.prompt.is_prompt", "true")])
+    return store
+
+
+def registry_answers(store: TrackingStore) -> list:
+    app = ControlledApp()
+    app.app.store = store
+    session = in_process_session(app, BASE)
+    api = BASE + "/api/2.0/mlflow/"
+    seen = [session.get(api + "registered-models/search").json(),
+            session.get(api + "model-versions/search").json(),
+            session.get(api + "registered-models/search",
+                        params={"filter": "tags.`mlflow.prompt.is_prompt` = 'true'"}).json()]
+    for name, versions in (("zeta", "12345"), ("alpha", "1"), ("prompt", "1")):
+        seen.append(session.get(api + "registered-models/get", params={"name": name}).json())
+        for v in versions:
+            seen.append(session.get(api + "model-versions/get", params={"name": name, "version": v}).json())
+    seen.append(session.get(api + "registered-models/alias", params={"name": "zeta", "alias": "champion"}).json())
+    return seen
+
+
+def test_registry_round_trips():
+    store = registry_store()
+    copy = round_trip(store)
+    assert registry_answers(copy) == registry_answers(store)
+    assert snapshot.dump(copy) == snapshot.dump(store)
+    assert registry_answers(store)[0]["registered_models"][0]["name"] == "alpha"
+
+
+def test_registry_future_is_the_same_after_loading():
+    """A deleted version keeps holding its number after a snapshot."""
+    copy = round_trip(registry_store())
+    assert copy.registry.create_model_version("zeta", "s3://bucket/five").version == 5
+    assert copy.registry.get_model_version("zeta", "2").description is None
+
+
+@pytest.mark.parametrize("corrupt", [
+    lambda reg: reg[0]["versions"][0].update(current_stage="Gold"),
+    lambda reg: reg[0]["aliases"].append(["ghost", 99]),
+    lambda reg: reg.append(dict(reg[0])),
+    lambda reg: reg[0].pop("versions"),
+])
+def test_a_bad_registry_section_changes_nothing(corrupt):
+    store = registry_store()
+    data = json.loads(json.dumps(snapshot.dump(store), allow_nan=False))
+    corrupt(data["registry"])
+    target = registry_store()
+    before = snapshot.dump(target)
+    with pytest.raises(snapshot.SnapshotError):
+        snapshot.load(target, data)
+    assert snapshot.dump(target) == before

@@ -88,10 +88,43 @@ def test_malformed_request_lines_and_headers_get_an_error_and_a_close():
 
 def test_expect_100_continue_and_connection_close_are_honoured():
     body = b'{"name": "via-expect"}'
-    request = (b"POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\nHost: x\r\n"
+    request = (b"POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\nHost: localhost\r\n"
                b"Content-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     with ThreadedServer(create_app()) as server:
         answer = _raw_exchange(server.port, request)
     assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
     assert b"Connection: close" in answer and answer.endswith(b'"experiment_id": "1"\n}')
+
+
+def test_pipelined_requests_are_all_answered():
+    """Two requests in one packet: the second is already buffered when the first is answered,
+    and must be served without waiting for more bytes on the socket."""
+    one = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with ThreadedServer(create_app()) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(one + one + b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 3 and data.endswith(b"OK")
+
+
+def test_a_request_cut_short_is_never_handed_to_the_app_whole():
+    seen = []
+
+    def app(environ, start_response):
+        try:
+            seen.append(environ["wsgi.input"].read())
+        except ConnectionError:
+            seen.append("cut")
+            raise
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    with ThreadedServer(app) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n{}")
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(4096) == b""
+    assert seen == ["cut"]

@@ -13,6 +13,11 @@ PUT      /_fakeflow/state              replace the state with the snapshot in th
 GET      /_fakeflow/requests           the request log; DELETE clears it
 GET      /_fakeflow/faults             pending faults; POST adds one; DELETE clears them
 =======  ============================  ===========================================================
+
+The control plane obeys the same Host and origin rules as the MLflow API (see
+``fakeflow.web.security``): a foreign ``Host`` or a write from a foreign web origin gets
+MLflow's 403, and a write with a body must say ``Content-Type: application/json`` (415
+otherwise). Every body is checked completely before anything changes.
 """
 
 from fakeflow.control.faults import Fault, Faults

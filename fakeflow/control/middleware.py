@@ -13,6 +13,7 @@ from fakeflow.control.request_log import LoggedRequest, RequestLog
 from fakeflow.state import snapshot as snapshots
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.app import FakeflowApp, create_app
+from fakeflow.web.security import is_api_path, respond
 from fakeflow.web.status import status_line
 
 if TYPE_CHECKING:
@@ -88,12 +89,19 @@ class ControlledApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        control = path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
+        # MLflow's Host and origin rules come first: a refused request is not logged, takes
+        # no fault, and never reaches the control plane.
+        refusal = self.app.security.refusal(environ, control or is_api_path(path))
+        if refusal is not None:
+            return respond(start_response, refusal)
+        if control:
             return self._control(environ, start_response, path[len(CONTROL_PREFIX):])
         fault = self.faults.take(environ["REQUEST_METHOD"], path) if self.faults._faults else None
         if not self.log.enabled and fault is None:
             return self.app(environ, start_response)
-        body = _read_body(environ)
+        # Only JSON bodies are kept: an artifact upload streams through and is never held twice.
+        body = _read_body(environ) if _is_json(environ.get("CONTENT_TYPE", "")) else b""
         entry = LoggedRequest(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
                               body, time=time.time())
         if self.log.enabled:
@@ -114,12 +122,18 @@ class ControlledApp:
 
     def _forward(self, environ: dict[str, Any], start_response: StartResponse,
                  entry: LoggedRequest) -> Iterable[bytes]:
-        def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+        headers: list[tuple[str, str]] = []
+
+        def recording_start_response(status: str, response_headers: list,
+                                     exc_info: Any = None) -> Any:
             entry.status = int(status.split(" ", 1)[0])
-            return start_response(status, headers, exc_info) if exc_info else \
-                start_response(status, headers)
+            headers[:] = response_headers
+            return start_response(status, response_headers, exc_info) if exc_info else \
+                start_response(status, response_headers)
 
         chunks = self.app(environ, recording_start_response)
+        if not _small_json_answer(headers):
+            return chunks  # streamed (artifacts, long histories): passed through, not kept
         try:
             entry.response_body = b"".join(chunks)
         finally:
@@ -133,19 +147,24 @@ class ControlledApp:
     def _control(self, environ: dict[str, Any], start_response: StartResponse,
                  sub: str) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
+        body = _read_body(environ)  # outside every lock, like all I/O
         try:
-            status, payload = self._control_answer(method, sub.rstrip("/") or "/",
-                                                   _read_body(environ))
-        except (ValueError, TypeError, snapshots.SnapshotError) as error:
+            args = _control_args(environ, method, body)
+            status, payload = self._control_answer(method, sub.rstrip("/") or "/", args)
+        except (ValueError, TypeError, RecursionError, snapshots.SnapshotError) as error:
+            reason = "body nested too deeply" if isinstance(error, RecursionError) else error
             status, payload = 400, {"error_code": "INVALID_PARAMETER_VALUE",
+                                    "message": f"fakeflow control: {reason}"}
+        except _UnsupportedMediaType as error:
+            status, payload = 415, {"error_code": "INVALID_PARAMETER_VALUE",
                                     "message": f"fakeflow control: {error}"}
         data = json.dumps(payload, allow_nan=False).encode("utf-8")
         start_response(status_line(status), [("Content-Type", "application/json"),
-                                              ("Content-Length", str(len(data)))])
+                                              ("Content-Length", str(len(data))),
+                                              *self.app.security.answer_headers(environ)])
         return [data]
 
-    def _control_answer(self, method: str, sub: str, body: bytes) -> tuple[int, Any]:
-        args = json.loads(body) if body.strip() else {}
+    def _control_answer(self, method: str, sub: str, args: Any) -> tuple[int, Any]:
         key = (method, sub)
         if key == ("GET", "/health"):
             return 200, {"status": "ok"}
@@ -178,6 +197,27 @@ class ControlledApp:
                      "message": f"fakeflow control: no {method} {CONTROL_PREFIX}{sub}"}
 
 
+class _UnsupportedMediaType(Exception):
+    """A control-plane write whose body is not declared as JSON."""
+
+
+def _control_args(environ: dict[str, Any], method: str, body: bytes) -> Any:
+    """The parsed JSON body (``{}`` when empty). A body sent with a write must be declared
+    ``application/json``: a web page can only send text/plain or form bodies without a CORS
+    preflight, so this keeps pages from driving the control plane even where origins pass."""
+    if not body.strip():
+        return {}
+    if method in ("POST", "PUT", "DELETE", "PATCH"):
+        media_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise _UnsupportedMediaType(
+                f"{method} bodies must be sent as Content-Type: application/json")
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"body is not UTF-8: {error}") from None
+
+
 def _seed_arg(args: Any) -> int | None:
     if not isinstance(args, dict):
         raise ValueError("body must be a JSON object")
@@ -185,6 +225,23 @@ def _seed_arg(args: Any) -> int | None:
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ValueError("seed must be an integer or null")
     return seed
+
+
+#: Largest answer the request log keeps a copy of.
+MAX_LOGGED_ANSWER_BYTES = 1 << 20
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _small_json_answer(headers: list[tuple[str, str]]) -> bool:
+    values = {name.lower(): value for name, value in headers}
+    try:
+        length = int(values.get("content-length", ""))
+    except ValueError:
+        return False
+    return _is_json(values.get("content-type", "")) and length <= MAX_LOGGED_ANSWER_BYTES
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -77,6 +77,16 @@ class Grammar:
             f"not for '{entity}' '{key}'"
         )
     )
+    # registry searches: an attribute key is checked as written, before quotes are removed
+    check_raw_attribute_key: bool = False
+    # registry searches: MLflow cannot unpack an IS [NOT] NULL clause and fails with HTTP 500
+    null_crashes: bool = False
+    # kind-specific reading of an attribute's value (default: ``parse_value``'s own rules)
+    attribute_value: Callable[["Grammar", str, Tok], Value] | None = None
+
+
+class FilterCrash(Exception):
+    """A filter MLflow does not reject but crashes on (an unhandled error, HTTP 500 HTML)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +184,8 @@ def parse_value(grammar: Grammar, entity: str, key: str, tok: Tok) -> Value:
         raise invalid(
             f"Expected a quoted string value for {entity} (e.g. 'my-value'). Got value {tok.text}"
         )
+    if entity == ATTRIBUTE and grammar.attribute_value is not None:
+        return grammar.attribute_value(grammar, key, tok)
     if entity == ATTRIBUTE:
         if key in grammar.numeric_attributes:
             if not _numeric(tok):
@@ -208,6 +220,10 @@ def _clause(grammar: Grammar, tok: Tok) -> Clause:
     parts = tok.parts
     if parts[0].kind is not Kind.IDENTIFIER:
         raise invalid(f"Invalid comparison clause. Expected 'Identifier' found '{parts[0].text}'")
+    if len(parts) == 2 and grammar.null_crashes:
+        raise FilterCrash(f"cannot unpack {tok.text!r}")
+    if grammar.check_raw_attribute_key:
+        _check_raw_attribute_key(grammar, parts[0].text)
     if len(parts) == 2:  # IS NULL / IS NOT NULL
         entity, key = parse_identifier(grammar, parts[0].text, grammar.attribute_keys)
         if entity not in grammar.null_entities:
@@ -216,6 +232,18 @@ def _clause(grammar: Grammar, tok: Tok) -> Clause:
     entity, key = parse_identifier(grammar, parts[0].text, grammar.attribute_keys)
     value = parse_value(grammar, entity, key, parts[2])
     return Clause(entity, key, parts[1].text, value)
+
+
+def _check_raw_attribute_key(grammar: Grammar, text: str) -> None:
+    key = text
+    if "." in text:
+        prefix, key = text.split(".", 1)
+        if grammar.entity_aliases.get(prefix) != ATTRIBUTE:
+            return
+    if key not in grammar.attribute_keys:
+        raise invalid(
+            f"Invalid attribute key '{key}' specified. Valid keys are '{set_repr(grammar.attribute_keys)}'"
+        )
 
 
 def _memoised(parse: Callable[[Grammar, Any], Any]) -> Callable[[Grammar, Any], Any]:

@@ -26,6 +26,9 @@ def decode_offset_token(token: str | None) -> int:
     """
     if not token:
         return 0
+    if isinstance(token, str) and not token.isascii():
+        # base64 refuses non-ASCII text with a ValueError that MLflow does not handle
+        raise MlflowError("string argument should contain only ASCII characters", INTERNAL_ERROR)
     try:
         raw = base64.b64decode(token)
     except (TypeError, binascii.Error, ValueError):
@@ -48,15 +51,24 @@ def decode_offset_token(token: str | None) -> int:
         raise MlflowError(str(exc), INTERNAL_ERROR) from None
 
 
+def page_bounds(total: int, offset: int, max_results: int | None) -> tuple[int, int, str | None]:
+    """``[start, stop)`` of the page at ``offset`` among ``total`` rows, and the next token.
+
+    As MLflow's SQL query: ``OFFSET offset LIMIT max_results + 1``, where SQLite reads a negative
+    OFFSET as 0, and a token (for ``offset + max_results``) only if the extra row exists.
+    """
+    start = min(max(offset, 0), total)
+    if max_results is None:
+        return start, total, None
+    if total - start > max_results:
+        return start, start + max_results, encode_offset_token(offset + max_results)
+    return start, total, None
+
+
 def page_slice(items: list[T], offset: int, max_results: int | None) -> tuple[list[T], str | None]:
     """Cut one page at ``offset``; a next token only if at least one more row exists."""
-    start = max(offset, 0)  # SQLite treats a negative OFFSET as 0
-    if max_results is None:
-        return items[start:], None
-    page = items[start : start + max_results + 1]
-    if len(page) == max_results + 1:
-        return page[:max_results], encode_offset_token(offset + max_results)
-    return page, None
+    start, stop, token = page_bounds(len(items), offset, max_results)
+    return items[start:stop], token
 
 
 def paginate(items: list[T], max_results: int, page_token: str | None) -> tuple[list[T], str | None]:

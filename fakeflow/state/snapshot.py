@@ -12,6 +12,8 @@ Metric histories are copied at the level of ``MetricHistory``'s arrays, not repl
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 from fakeflow.state.entities import Dataset, DatasetInput, Experiment, ModelOutput, Run
 from fakeflow.state.metric_history import MetricHistory, MetricPoint, json_number
+from fakeflow.state.registry_snapshot import dump_registry, load_registry
 from fakeflow.state.tracking import TrackingStore
 
 FORMAT = "fakeflow-snapshot"
@@ -132,7 +135,24 @@ def dump(store: TrackingStore) -> Snapshot:
                 [experiment_id, _dump_dataset(d)]
                 for (experiment_id, _, _), d in store.datasets.items()
             ],
+            "artifacts": _dump_artifacts(store),
+            "registry": dump_registry(store.registry),
         }
+
+
+def _dump_artifacts(store: TrackingStore) -> dict[str, Any]:
+    """Directories and files (base64, byte for byte) of the artifact store."""
+    dirs, files = store.artifacts.items()
+    return {"dirs": dirs,
+            "files": [[path, base64.b64encode(f.data()).decode("ascii")] for path, f in files]}
+
+
+def _load_artifacts(data: dict[str, Any]) -> tuple[list[str], list[tuple[str, bytes]]]:
+    try:
+        files = [(str(path), base64.b64decode(text, validate=True)) for path, text in data["files"]]
+    except (binascii.Error, ValueError) as error:
+        raise SnapshotError(f"malformed artifact content: {error}") from error
+    return [str(d) for d in data["dirs"]], files
 
 
 # ---- load ------------------------------------------------------------------------------------
@@ -209,6 +229,10 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
             for experiment_id, d in snapshot.get("datasets", [])
         }
         next_experiment_id = int(snapshot["next_experiment_id"])
+        artifact_dirs, artifact_files = _load_artifacts(
+            snapshot.get("artifacts") or {"dirs": [], "files": []}
+        )
+        registered_models = load_registry(snapshot.get("registry") or [])
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):
             raise
@@ -235,7 +259,13 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
             store.runs_by_experiment[run.experiment_id].append(run.run_id)
         store.datasets.update(datasets)
         store.next_experiment_id = next_experiment_id
+        store.registry.models = registered_models
         _load_ids(store, snapshot.get("ids") or {})
+        store.artifacts.clear()  # (reset cleared it too) bounds stay as configured
+        for directory in artifact_dirs:
+            store.artifacts.make_dirs(directory)
+        for path, content in artifact_files:
+            store.artifacts.restore(path, content)
 
 
 def save_file(store: TrackingStore, path: str | Path) -> None:

@@ -7,11 +7,10 @@ MLflow 3.17.2's SQL store fails, in the same order of checks.
 from __future__ import annotations
 
 import json
-import math
 import threading
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
-from fakeflow.search.paging import decode_offset_token, page_slice
+from fakeflow.search.paging import decode_offset_token, page_bounds
 from fakeflow.state import validation as v
 from fakeflow.state.entities import (
     ACTIVE,
@@ -35,7 +34,7 @@ from fakeflow.state.errors import (
     run_not_found,
 )
 from fakeflow.state.ids import Clock, IdFactory
-from fakeflow.state.metric_history import MetricHistory, MetricPoint
+from fakeflow.state.metric_history import HistoryWindow, MetricHistory
 
 RUN_NAME_TAG = "mlflow.runName"
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -70,6 +69,15 @@ class TrackingStore:
         self.ids = ids or IdFactory()
         #: Changes whenever the whole state is replaced, so caches of it can tell.
         self.generation = 0
+        from fakeflow.state.registry import RegistryStore
+        from fakeflow.state.registry_sources import TrackingLookups
+
+        #: The model registry shares this store's lock and clock; its sources refer to runs.
+        self.registry = RegistryStore(self.lock, self.clock, TrackingLookups(self))
+        from fakeflow.state.artifacts import ArtifactStore
+
+        #: Artifact files (their own lock; MLflow keeps them apart from the database too).
+        self.artifacts = ArtifactStore()
         self.reset()
 
     # ---- lifecycle of the whole store -------------------------------------------------------
@@ -86,6 +94,8 @@ class TrackingStore:
             self.runs_by_experiment: dict[str, list[str]] = {}
             self.datasets: dict[tuple[str, str, str], Dataset] = {}
             self.next_experiment_id = 1
+            self.registry.reset()
+            self.artifacts.clear()
             now = self.clock.now_ms()
             self._add_experiment(
                 Experiment(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, "mlflow-artifacts:/0",
@@ -136,6 +146,9 @@ class TrackingStore:
             return experiment_id
 
     def _experiment(self, experiment_id: str, stages: Iterable[str] = (ACTIVE, DELETED)) -> Experiment:
+        """MLflow's lookup: an empty id (unset because it failed to decode) finds the Default
+        experiment, as in MLflow. Delete, restore and the tag writes then use the raw id and fail
+        before changing anything; rename and get, in MLflow too, act on experiment 0."""
         number = v.parse_experiment_id(experiment_id or DEFAULT_EXPERIMENT_ID)
         v.check_sqlite_integer(number)
         experiment = self.experiments.get(str(number))
@@ -171,6 +184,7 @@ class TrackingStore:
     def delete_experiment(self, experiment_id: str) -> None:
         with self.lock:
             experiment = self._experiment(experiment_id, (ACTIVE,))
+            v.parse_experiment_id(experiment_id)  # MLflow lists the runs by the raw id
             experiment.lifecycle_stage = DELETED
             experiment.last_update_time = self.clock.now_ms()
             for run_id in self.runs_by_experiment.get(experiment.experiment_id, ()):
@@ -179,6 +193,7 @@ class TrackingStore:
     def restore_experiment(self, experiment_id: str) -> None:
         with self.lock:
             experiment = self._experiment(experiment_id, (DELETED,))
+            v.parse_experiment_id(experiment_id)  # MLflow lists the runs by the raw id
             experiment.lifecycle_stage = ACTIVE
             experiment.last_update_time = self.clock.now_ms()
             for run_id in self.runs_by_experiment.get(experiment.experiment_id, ()):
@@ -214,6 +229,8 @@ class TrackingStore:
             experiment = self._experiment(experiment_id)
             if experiment.lifecycle_stage != ACTIVE:
                 raise experiment_not_active(experiment.experiment_id)
+            if not experiment_id:
+                raise _foreign_key_error()  # MLflow inserts the tag with the raw, empty id
             experiment.tags[key] = value
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
@@ -221,6 +238,7 @@ class TrackingStore:
             experiment = self._experiment(experiment_id)
             if experiment.lifecycle_stage != ACTIVE:
                 raise experiment_not_active(experiment.experiment_id)
+            v.parse_experiment_id(experiment_id)  # MLflow looks the tag up by the raw id
             if key not in experiment.tags:
                 raise MlflowError(
                     f"No tag with name: {key} in experiment with id {experiment_id}",
@@ -427,13 +445,18 @@ class TrackingStore:
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
-    ) -> tuple[list[MetricPoint], str | None]:
+    ) -> tuple[HistoryWindow, str | None]:
+        """One page of a history (all of it without ``max_results``) as copied arrays, and the
+        next page's token. Costs the page, not the history: the arrays are sliced directly."""
+        offset = decode_offset_token(page_token) if page_token else 0
+        v.check_sqlite_integer(offset)  # MLflow binds the offset into its SQL query
         with self.lock:
-            offset = decode_offset_token(page_token) if page_token else 0
             run = self.runs.get(run_id)
             history = run.metrics.get(key) if run is not None else None
-            points = history.points() if history is not None else []
-            return page_slice(points, offset, max_results)
+            if history is None:
+                return HistoryWindow(), None
+            start, stop, token = page_bounds(len(history), offset, max_results)
+            return history.window(start, stop), token
 
     def get_metric_history_bulk_interval(
         self,
@@ -442,20 +465,20 @@ class TrackingStore:
         max_results: int,
         start_step: int | None,
         end_step: int | None,
-    ) -> list[tuple[str, MetricPoint]]:
-        """Up to ``max_results`` points per run, evenly sampled, always ending with the last."""
+    ) -> list[tuple[str, HistoryWindow]]:
+        """Up to ``max_results`` points per run in step order, evenly sampled, always ending
+        with the last (``MetricHistory.sample_by_step``), as copied arrays per run."""
         max_results = max(1, max_results)
+        bounded = start_step is not None and end_step is not None
         with self.lock:
-            result: list[tuple[str, MetricPoint]] = []
+            result: list[tuple[str, HistoryWindow]] = []
             for run_id in run_ids:
                 run = self.runs.get(run_id)
                 history = run.metrics.get(key) if run is not None else None
                 if history is None:
                     continue
-                points = sorted(history.points(), key=_step_order)
-                if start_step is not None and end_step is not None:
-                    points = [p for p in points if start_step <= p.step <= end_step]
-                result.extend((run_id, p) for p in _sample(points, max_results))
+                result.append((run_id, history.sample_by_step(
+                    max_results, start_step if bounded else None, end_step if bounded else None)))
             return result
 
     def search_runs(
@@ -484,10 +507,14 @@ class TrackingStore:
     # ---- inputs, outputs, legacy models -------------------------------------------------------
 
     def log_inputs(
-        self, run_id: str, datasets: Sequence[DatasetInput] = (), model_ids: Sequence[str] = ()
+        self, run_id: str, datasets: Sequence[DatasetInput] = (), model_ids: Sequence[str] = (),
+        repeated_tag_keys: Collection[tuple[str, str]] = (),
     ) -> None:
         """Datasets live in the experiment, keyed by (name, digest): the first logging defines
-        them; a run gets one input per dataset, with the tags of its first logging."""
+        them; a run gets one input per dataset, with the tags of its first logging.
+
+        ``repeated_tag_keys``: (name, digest) of datasets whose tags named one key twice; a new
+        input with such tags breaks MLflow's unique (input, tag name) key, and nothing is logged."""
         v.check_run_id_format(run_id)
         for item in datasets:
             d = item.dataset
@@ -500,6 +527,12 @@ class TrackingStore:
             for item in datasets:
                 firsts.setdefault((item.dataset.name, item.dataset.digest), item)
             known = {(i.dataset.name, i.dataset.digest) for i in run.dataset_inputs}
+            if any(key in repeated_tag_keys and key not in known for key in firsts):
+                raise MlflowError(
+                    "(sqlite3.IntegrityError) UNIQUE constraint failed: input_tags.input_uuid, "
+                    "input_tags.name",
+                    BAD_REQUEST,
+                )
             for key, item in firsts.items():
                 dataset = self.datasets.setdefault((run.experiment_id, *key), item.dataset)
                 if key not in known:
@@ -532,27 +565,8 @@ class TrackingStore:
             run.tags[LOGGED_MODELS_TAG] = value
 
 
-def _unknown_model_error() -> MlflowError:
-    return MlflowError(
-        "(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST
-    )
+def _foreign_key_error() -> MlflowError:
+    return MlflowError("(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST)
 
 
-def _step_order(point: MetricPoint) -> tuple:
-    nan = math.isnan(point.value)
-    return (point.step, point.timestamp, 0.0 if nan else point.value, nan)
-
-
-def _sample(points: list[MetricPoint], n: int) -> list[MetricPoint]:
-    """First point of each of ``n`` near-equal buckets, with the overall last point kept."""
-    total = len(points)
-    if total <= n:
-        return points
-    size, extra = divmod(total, n)
-    chosen, start = [], 0
-    for bucket in range(n):
-        chosen.append(points[start])
-        start += size + (1 if bucket < extra else 0)
-    if chosen[-1] is not points[-1]:
-        chosen[-1] = points[-1]
-    return chosen
+_unknown_model_error = _foreign_key_error

@@ -11,7 +11,7 @@ import io
 import sys
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
@@ -23,6 +23,7 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 from fakeflow.control import ENV_CLIENT_TIMEOUT, ENV_TIMED_OUT
+from fakeflow.web.security import ENV_IN_PROCESS
 
 WSGIApp = Callable[..., Any]
 
@@ -120,7 +121,7 @@ class WSGIAdapter(HTTPAdapter):
 
         chunks = self.app(environ, start_response)
         try:
-            data = b"".join(chunks)
+            data = b"".join(chunks) if isinstance(chunks, list) else _gather(chunks)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
@@ -194,6 +195,7 @@ def _environ(request: requests.PreparedRequest) -> dict[str, Any]:
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
+        ENV_IN_PROCESS: True,  # no browser can send this request: its made-up Host is fine
     }
     headers = request.headers
     pairs = headers.lower_items() if isinstance(headers, CaseInsensitiveDict) else (
@@ -212,3 +214,12 @@ def in_process_session(app: WSGIApp, base_url: str = "http://fakeflow.invalid") 
     session = requests.Session()
     session.mount(base_url.rstrip("/") + "/", WSGIAdapter(app))
     return session
+
+
+def _gather(chunks: Iterable[bytes]) -> bytes:
+    """A streamed answer's bytes, holding each chunk only until it is copied (a join of a
+    generator would keep every chunk and the joined copy at once)."""
+    buffer = io.BytesIO()
+    for chunk in chunks:
+        buffer.write(chunk)
+    return buffer.getvalue()

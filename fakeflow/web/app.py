@@ -1,30 +1,27 @@
-"""The WSGI application: route, run one handler under the store lock, turn errors into answers."""
+"""The WSGI application: check Host and origin, route, run one handler under the store lock,
+turn errors into answers. The body is read before the lock is taken: a client that stalls
+mid-upload must never hold up anyone else."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
-from fakeflow.web.render import RawJSON, to_json
+from fakeflow.web.render import RawJSON, StreamedJSON, to_json
 from fakeflow.web.routes import all_routes
+from fakeflow.web.security import SecurityPolicy, is_api_path, respond
 from fakeflow.web.status import error_body, http_status, status_line
 
 log = logging.getLogger("fakeflow")
 
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
-
-SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "SAMEORIGIN"),
-    ("Vary", "Origin"),
-)
 
 Handler = Callable[[TrackingStore, Request], Any]
 
@@ -39,11 +36,16 @@ class _Routing:
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
         self.exact: dict[str, dict[str, Handler]] = {}
+        #: Handlers that stream their own request body, so run without the store lock.
+        self.unlocked: set[Handler] = set()
         rules = []
         for index, route in enumerate(all_routes()):
             endpoint = f"r{index}"
             self.handlers[endpoint] = route.handler
-            rules.append(Rule(route.path, methods=list(route.methods), endpoint=endpoint))
+            if not route.locked:
+                self.unlocked.add(route.handler)
+            literal = {"merge_slashes": False, "strict_slashes": False} if route.literal_slashes else {}
+            rules.append(Rule(route.path, methods=list(route.methods), endpoint=endpoint, **literal))
             if "<" not in route.path:
                 by_method = self.exact.setdefault(route.path, {})
                 for method in route.methods:
@@ -63,30 +65,42 @@ class FakeflowApp:
         self,
         store: TrackingStore | None = None,
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+        allowed_hosts: str | Sequence[str] | None = None,
+        cors_allowed_origins: str | Sequence[str] | None = None,
+        security: SecurityPolicy | None = None,
     ) -> None:
         self.store = store or TrackingStore()
         self.max_content_length = max_content_length
+        #: Host, CORS and header rules as ``mlflow server`` has them (see fakeflow.web.security).
+        self.security = security or SecurityPolicy.from_settings(allowed_hosts, cors_allowed_origins)
         self._routing = _routing()
         #: Called with every unexpected exception (the pytest plugin re-raises them in tests).
         self.on_unexpected_error: Callable[[BaseException], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        security = self.security
+        refusal = security.refusal(environ, is_api_path(environ.get("PATH_INFO", "")))
+        if refusal is not None:
+            return respond(start_response, refusal)
         request = Request(environ)
         request.max_content_length = self.max_content_length
         handler = self._routing.exact.get(request.path, {}).get(request.method)
         # Map-routed answers go through a Werkzeug Response, which also handles HEAD bodies.
         outcome = self._run(handler, request) if handler else self._dispatch_via_map(request)
         if isinstance(outcome, Response):
-            for name, value in SECURITY_HEADERS:
+            for name, value in security.answer_headers(environ):
                 if name not in outcome.headers:
                     outcome.headers.add(name, value)
             return outcome(environ, start_response)
         code, body = outcome
+        if isinstance(body, StreamedJSON):  # encoded only now, with the store lock released
+            return body.respond(status_line(code), security.answer_headers(environ),
+                                start_response)
         data = body.encode()
         start_response(status_line(code), [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(data))),
-            *SECURITY_HEADERS,
+            *security.answer_headers(environ),
         ])
         return [data]
 
@@ -104,11 +118,19 @@ class FakeflowApp:
         code, body = outcome
         return Response(body, status=code, mimetype="application/json")
 
-    def _run(self, handler: Handler, request: Request) -> tuple[int, str] | Response:
-        """(status, JSON text), or a ready Response for non-JSON answers and HTML errors."""
+    def _run(self, handler: Handler, request: Request
+             ) -> tuple[int, str | StreamedJSON] | Response:
+        """(status, JSON text or a body still to encode), or a ready Response for non-JSON
+        answers and HTML errors."""
         try:
-            with self.store.lock:
+            if handler in self._routing.unlocked:  # reads its body in chunks, locks briefly itself
                 result = handler(self.store, request)
+            else:
+                environ = request.environ
+                if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):
+                    request.get_data(cache=True)  # all socket reads happen here, before the lock
+                with self.store.lock:
+                    result = handler(self.store, request)
         except MlflowError as error:
             return http_status(error.error_code), error_body(error)
         except HTTPException as error:
@@ -120,22 +142,39 @@ class FakeflowApp:
             return InternalServerError().get_response(request.environ)
         if isinstance(result, Response):
             return result
-        if isinstance(result, RawJSON):
+        if isinstance(result, (RawJSON, StreamedJSON)):
             return 200, result
         return 200, to_json(result)
 
     def _options(self, adapter: Any, request: Request) -> Response:
-        """Flask's automatic OPTIONS answer: 204 with the allowed methods."""
+        """Flask's automatic OPTIONS answer with the allowed methods: 204 on API paths, 200 on
+        /health and /version; a path with doubled slashes is redirected (308) first."""
         methods = adapter.allowed_methods()
         if not methods:
             return NotFound().get_response(request.environ)
+        try:
+            adapter.match(method=methods[0])
+        except RequestRedirect as redirect:
+            return redirect.get_response(request.environ)
+        except HTTPException:
+            pass
         allowed = sorted(set(methods) | {"OPTIONS"})
-        return Response(status=204, headers={"Allow": ", ".join(allowed)}, mimetype="text/html")
+        status = 204 if is_api_path(request.path) else 200
+        return Response(status=status, headers={"Allow": ", ".join(allowed)}, mimetype="text/html")
 
 
 def create_app(store: TrackingStore | None = None, **options: Any) -> FakeflowApp:
-    """A fresh fake MLflow server as a WSGI app (state starts empty but for experiment 0)."""
-    return FakeflowApp(store, **options)
+    """A fresh fake MLflow server as a WSGI app (state starts empty but for experiment 0).
+
+    ``allowed_hosts`` / ``cors_allowed_origins`` (comma-separated or lists) are ``mlflow
+    server``'s options of the same names; unset, MLflow's environment variables and defaults
+    (loopback and private addresses; loopback origins) apply. ``max_artifact_bytes`` /
+    ``max_artifact_store_bytes`` bound one artifact file and all of them (413 beyond)."""
+    file_bound = options.pop("max_artifact_bytes", None)
+    store_bound = options.pop("max_artifact_store_bytes", None)
+    app = FakeflowApp(store, **options)
+    app.store.artifacts.configure(file_bound, store_bound)
+    return app
 
 
 __all__ = ["FakeflowApp", "create_app"]

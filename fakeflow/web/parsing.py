@@ -37,6 +37,8 @@ Check = Union[str, Callable[[Any], None]]
 Schema = Sequence[tuple[str, Sequence[Check]]]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: protobuf reads a key like "[pkg.name]" as an extension, and fails: no MLflow message has any
+_EXTENSION_KEY = re.compile(r"\[[a-zA-Z0-9\._]*\]$")
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
@@ -45,9 +47,13 @@ class _ParseError(Exception):
 
 
 def decode_json_body(request: Request) -> Any:
-    """The body as Flask's ``get_json(force=True, silent=True)`` gives it: None if not JSON."""
+    """The body as Flask's ``get_json(force=True, silent=True)`` gives it: None if not JSON.
+
+    JSON nested deeper than the interpreter's recursion limit crashes the decoder (500) there
+    as here. An empty Content-Type header is present, so it is not "missing".
+    """
     if request.method in ("POST", "PUT"):
-        if not request.content_type:
+        if request.content_type is None:
             raise invalid("Bad Request. Content-Type header is missing.")
         if request.content_type.split(";")[0] != "application/json":
             raise invalid("Bad Request. Content-Type must be one of ['application/json'].")
@@ -56,6 +62,8 @@ def decode_json_body(request: Request) -> Any:
         return json.loads(data) if data else None
     except ValueError:
         return None
+    except RecursionError:
+        raise InternalServerError()
 
 
 def read_json_body(request: Request) -> Any:
@@ -64,7 +72,7 @@ def read_json_body(request: Request) -> Any:
     if isinstance(body, str):
         try:
             body = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InternalServerError()
     return {} if body is None else body
 
@@ -113,21 +121,29 @@ def parse_message(raw: Any, message: Message) -> tuple[dict[str, Any], bool]:
     return values, True
 
 
-def _parse_into(raw: Any, message: Message, out: dict[str, Any]) -> None:
+def _parse_into(raw: Any, message: Message, out: dict[str, Any], nested: bool = False) -> None:
     """protobuf's ConvertMessage: walk the keys in order, stop at the first bad value."""
     if isinstance(raw, str):
-        return  # iterating a string yields one-letter keys, none of them a field
+        # iterating a string yields one-letter keys: none is a field, but a lone surrogate
+        # crashes protobuf's name lookup
+        if _LONE_SURROGATE.search(raw):
+            raise InternalServerError()
+        return
     if isinstance(raw, list):
         # A list is iterated like a dict's keys; looking a key up in it fails.
         for key in raw:
-            if isinstance(key, (dict, list)) or (isinstance(key, str) and message.field_by_key(key)):
+            if not isinstance(key, str) or message.field_by_key(key):
                 raise _ParseError()
+            _check_unknown_key(key)
         return
     if not isinstance(raw, dict):
-        raise InternalServerError()  # protobuf raises a TypeError that MLflow does not catch
+        if nested:
+            raise _ParseError()  # protobuf's TypeError inside a field becomes a parse error
+        raise InternalServerError()  # at the top, protobuf's TypeError escapes MLflow
     for key, value in raw.items():
         f = message.field_by_key(key)
         if f is None:
+            _check_unknown_key(key)
             continue
         if value is None:
             out.pop(f.name, None)
@@ -143,7 +159,7 @@ def _parse_into(raw: Any, message: Message, out: dict[str, Any]) -> None:
                     items.append(sub)  # protobuf adds the element before parsing into it
                     if item is None:
                         raise _ParseError()
-                    _parse_into(item, f.message, sub)
+                    _parse_into(item, f.message, sub, nested=True)
                 else:
                     if item is None:
                         raise _ParseError()
@@ -154,11 +170,19 @@ def _parse_into(raw: Any, message: Message, out: dict[str, Any]) -> None:
         if f.kind == "message":
             sub = {}
             out[f.name] = sub
-            _parse_into(value, f.message, sub)
+            _parse_into(value, f.message, sub, nested=True)
             continue
         converted = _convert_scalar(value, f)
         if converted is not _SKIP:
             out[f.name] = converted
+
+
+def _check_unknown_key(key: str) -> None:
+    """What protobuf does with a key that names no field (unknown fields are ignored)."""
+    if _LONE_SURROGATE.search(key):
+        raise InternalServerError()  # its C name lookup cannot encode the key: a SystemError
+    if _EXTENSION_KEY.match(key):
+        raise _ParseError()  # "[name]" asks for an extension; MLflow's messages have none
 
 
 _SKIP = object()
@@ -220,8 +244,10 @@ def _convert_double(value: Any) -> float:
             return special[value]
     try:
         return float(value)
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError):
         raise _ParseError()
+    except OverflowError:
+        raise InternalServerError()  # an integer beyond float range escapes protobuf
 
 
 def _convert_enum(value: Any, f: Field) -> Any:
@@ -229,12 +255,16 @@ def _convert_enum(value: Any, f: Field) -> Any:
     numbers = {number: name for name, number in f.enum}
     if isinstance(value, str) and value in names:
         return value
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        raise InternalServerError()  # protobuf's C name lookup cannot encode it
     try:
         number = int(value)
     except (ValueError, TypeError):
         if isinstance(value, str):
             return _SKIP  # unknown enum names are dropped silently
         raise _ParseError()
+    except OverflowError:
+        raise InternalServerError()  # int(1e400) escapes protobuf
     if number not in numbers:
         raise _ParseError()
     return numbers[number]
@@ -271,8 +301,8 @@ def _apply_check(check: Check, param: str, value: Any) -> None:
     except CheckFailed as failure:
         message = failure.args[0] if failure.args else _invalid_value(param, value)
         raise invalid(message + API_DOCS_HINT)
-    except (TypeError, ValueError, AttributeError, KeyError):
-        # MLflow's own checks crash the same way on such input.
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError):
+        # MLflow's own checks crash the same way on such input (int(-Infinity) included).
         raise InternalServerError()
     if not ok:
         if check == REQUIRED:

@@ -5,8 +5,9 @@ Field order follows the proto declarations, as MLflow's serializer emits them.
 
 from __future__ import annotations
 
+import itertools
 import weakref
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from fakeflow.web.jsonfmt import dumps_indented
 from fakeflow.state.entities import DatasetInput, Experiment, Run
@@ -15,6 +16,44 @@ from fakeflow.state.metric_history import MetricPoint, json_number
 
 class RawJSON(str):
     """A response body that is already JSON text."""
+
+
+class StreamedJSON:
+    """A success body written piece by piece as it is sent, after the store lock is released.
+
+    A large answer then never exists whole: not as Python objects, nor as one string next to its
+    encoded bytes. The pieces must come from data copied under the lock. A body that turns out
+    small is sent whole, with a Content-Length; a larger one as it is produced (chunked).
+    """
+
+    WHOLE_LIMIT = 1 << 20  # bytes buffered before giving up on a Content-Length
+
+    __slots__ = ("_pieces",)
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self._pieces = pieces
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The body's bytes (JSON text here is always ASCII)."""
+        for piece in self._pieces:
+            yield piece.encode("ascii")
+
+    def respond(self, status: str, headers: Sequence[tuple[str, str]],
+                start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Start the WSGI answer (Content-Type first, then ``headers``); return its body."""
+        pieces = iter(self)
+        buffered: list[bytes] = []
+        size = 0
+        for piece in pieces:
+            buffered.append(piece)
+            size += len(piece)
+            if size > self.WHOLE_LIMIT:
+                start_response(status, [("Content-Type", "application/json"), *headers])
+                return itertools.chain(buffered, pieces)
+        data = b"".join(buffered)
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(data))), *headers])
+        return [data]
 
 
 def to_json(payload: dict[str, Any]) -> str:

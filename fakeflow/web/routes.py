@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from fakeflow.web import artifact_handlers as art
+from fakeflow.web import registry_handlers as reg
 from fakeflow.web import service_handlers as service
 from fakeflow.web import tracking_handlers as t
 
@@ -15,6 +17,10 @@ class Route(NamedTuple):
     path: str
     methods: tuple[str, ...]
     handler: Callable
+    #: False: the handler runs without the store lock (it streams a request body itself).
+    locked: bool = True
+    #: True: slashes are matched as written ("//" kept, no redirect to add or drop a "/").
+    literal_slashes: bool = False
 
 
 GET, POST = ("GET",), ("POST",)
@@ -46,7 +52,36 @@ TRACKING_ROUTES: list[Route] = [
     Route("/runs/outputs", POST, t.log_outputs),
     Route("/metrics/get-history", GET, t.get_metric_history),
     Route("/metrics/get-history-bulk-interval", GET, t.get_metric_history_bulk_interval),
-    Route("/artifacts/list", GET, t.list_artifacts),
+    Route("/artifacts/list", GET, art.list_run_artifacts),
+    Route("/logged-models/<model_id>/artifacts/directories", GET, art.list_logged_model_artifacts),
+]
+
+PATCH, DELETE = ("PATCH",), ("DELETE",)
+RM, MV = "/registered-models", "/model-versions"
+
+# The model registry (model_registry.proto), relative to the same API prefixes.
+REGISTRY_ROUTES: list[Route] = [
+    Route(RM + "/create", POST, reg.create_registered_model),
+    Route(RM + "/rename", POST, reg.rename_registered_model),
+    Route(RM + "/update", PATCH, reg.update_registered_model),
+    Route(RM + "/delete", DELETE, reg.delete_registered_model),
+    Route(RM + "/get", GET, reg.get_registered_model),
+    Route(RM + "/search", GET, reg.search_registered_models),
+    Route(RM + "/get-latest-versions", ("POST", "GET"), reg.get_latest_versions),
+    Route(RM + "/set-tag", POST, reg.set_registered_model_tag),
+    Route(RM + "/delete-tag", DELETE, reg.delete_registered_model_tag),
+    Route(RM + "/alias", POST, reg.set_registered_model_alias),
+    Route(RM + "/alias", DELETE, reg.delete_registered_model_alias),
+    Route(RM + "/alias", GET, reg.get_model_version_by_alias),
+    Route(MV + "/create", POST, reg.create_model_version),
+    Route(MV + "/update", PATCH, reg.update_model_version),
+    Route(MV + "/transition-stage", POST, reg.transition_model_version_stage),
+    Route(MV + "/delete", DELETE, reg.delete_model_version),
+    Route(MV + "/get", GET, reg.get_model_version),
+    Route(MV + "/search", GET, reg.search_model_versions),
+    Route(MV + "/get-download-uri", GET, reg.get_model_version_download_uri),
+    Route(MV + "/set-tag", POST, reg.set_model_version_tag),
+    Route(MV + "/delete-tag", DELETE, reg.delete_model_version_tag),
 ]
 
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -60,8 +95,39 @@ SERVICE_ROUTES: list[Route] = [
 ]
 
 
+# The artifact proxy of ``mlflow server --artifacts-destination``, under its own prefixes.
+ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+GET_PUT = ("GET", "PUT")
+ARTIFACT_ROUTES: list[Route] = [
+    Route("/artifacts", GET, art.list_in_root),
+    # FastAPI's GET and PUT also take an empty path and one with a leading "/" (Flask: 404).
+    Route("/artifacts/", ("GET", "PUT", "DELETE"), art.artifact_file, locked=False,
+          literal_slashes=True),
+    Route("/artifacts//<path:artifact_path>", GET_PUT, art.artifact_file, locked=False,
+          literal_slashes=True),
+    Route("/artifacts/<path:artifact_path>", ("GET", "PUT", "DELETE"), art.artifact_file,
+          locked=False),
+    Route("/mpu/create/<path:artifact_path>", POST, art.create_multipart),
+    Route("/mpu/complete/<path:artifact_path>", POST, art.complete_multipart),
+    Route("/mpu/abort/<path:artifact_path>", POST, art.abort_multipart),
+    Route("/presigned/<path:artifact_path>", GET, art.presigned_download),
+]
+
+# The UI's download and upload routes (absolute paths).
+ARTIFACT_UI_ROUTES: list[Route] = [
+    Route("/get-artifact", GET, art.get_run_artifact),
+    Route("/model-versions/get-artifact", GET, art.get_model_version_artifact),
+    Route("/ajax-api/2.0/mlflow/logged-models/<model_id>/artifacts/files", GET,
+          art.get_logged_model_artifact),
+    Route("/ajax-api/2.0/mlflow/upload-artifact", POST, art.upload_artifact, locked=False),
+]
+
+
 def all_routes() -> list[Route]:
     routes = [
-        Route(prefix + r.path, r.methods, r.handler) for prefix in API_PREFIXES for r in TRACKING_ROUTES
+        r._replace(path=prefix + r.path)
+        for prefix in API_PREFIXES
+        for r in TRACKING_ROUTES + REGISTRY_ROUTES
     ]
-    return routes + SERVICE_ROUTES
+    routes += [r._replace(path=prefix + r.path) for prefix in ARTIFACT_PREFIXES for r in ARTIFACT_ROUTES]
+    return routes + SERVICE_ROUTES + ARTIFACT_UI_ROUTES

@@ -14,6 +14,7 @@ from fakeflow.state.tracking import MAX_RESULTS_PER_RUN_BULK, MetricInput, Track
 from fakeflow.web import messages as m
 from fakeflow.web import render
 from fakeflow.web.artifact_paths import check_safe_path
+from fakeflow.web.history_json import bulk_interval_answer, history_answer
 from fakeflow.web.parsing import (
     ARRAY,
     CheckFailed,
@@ -171,10 +172,17 @@ def log_metric(store: TrackingStore, request: Request) -> Payload:
         ("timestamp", [INTLIKE, REQUIRED]), ("step", [INTLIKE]), ("model_id", [STRING]),
         ("dataset_name", [STRING]), ("dataset_digest", [STRING]),
     ])
+    _check_metric_dataset(msg)
     metric = MetricInput(msg.get("key", ""), msg.get("value", 0.0), msg.get("timestamp", 0),
                          msg.get("step", 0), msg.get("model_id", ""))
     store.log_metric(_run_id(msg), metric)
     return {}
+
+
+def _check_metric_dataset(metric: dict[str, Any]) -> None:
+    """MLflow's Metric refuses a dataset name without a digest and the reverse (empty = none)."""
+    if bool(metric.get("dataset_name")) != bool(metric.get("dataset_digest")):
+        raise invalid("Both dataset_name and dataset_digest must be provided if one is provided")
 
 
 def log_param(store: TrackingStore, request: Request) -> Payload:
@@ -240,6 +248,8 @@ def log_batch(store: TrackingStore, request: Request) -> Payload:
         ("params", [ARRAY, _each_present("params", "key")]),
         ("tags", [ARRAY, _each_present("tags", "key")]),
     ])
+    for x in msg.get("metrics", []):
+        _check_metric_dataset(x)
     metrics = [
         MetricInput(x.get("key", ""), x.get("value", 0.0), x.get("timestamp", 0), x.get("step", 0),
                     x.get("model_id", ""))
@@ -255,13 +265,19 @@ def log_inputs(store: TrackingStore, request: Request) -> Payload:
         ("run_id", [REQUIRED, STRING]), ("datasets", [ARRAY]), ("models", [ARRAY]),
     ])
     datasets = []
+    repeated: set[tuple[str, str]] = set()  # first loggings whose tags name a key twice
     for item in msg.get("datasets", []):
         d = item.get("dataset", {})
         dataset = Dataset(d.get("name", ""), d.get("digest", ""), d.get("source_type", ""),
                           d.get("source", ""), d.get("schema", ""), d.get("profile", ""))
-        datasets.append(DatasetInput(dataset, dict(_pairs(item.get("tags", [])))))
+        pairs = _pairs(item.get("tags", []))
+        key = (dataset.name, dataset.digest)
+        if len({k for k, _ in pairs}) != len(pairs) and all(key != (x.dataset.name, x.dataset.digest)
+                                                            for x in datasets):
+            repeated.add(key)
+        datasets.append(DatasetInput(dataset, dict(pairs)))
     model_ids = [x.get("model_id", "") for x in msg.get("models", [])]
-    store.log_inputs(msg.get("run_id", ""), datasets, model_ids)
+    store.log_inputs(msg.get("run_id", ""), datasets, model_ids, repeated)
     return {}
 
 
@@ -300,7 +316,7 @@ def log_model(store: TrackingStore, request: Request) -> Payload:
 
 # ---- metrics and artifacts --------------------------------------------------------------------
 
-def get_metric_history(store: TrackingStore, request: Request) -> Payload:
+def get_metric_history(store: TrackingStore, request: Request) -> render.RawJSON | render.StreamedJSON:
     msg = read_request(request, m.GET_METRIC_HISTORY, [
         ("run_id", [STRING, REQUIRED]), ("metric_key", [STRING, REQUIRED]), ("page_token", [STRING]),
     ])
@@ -311,13 +327,8 @@ def get_metric_history(store: TrackingStore, request: Request) -> Payload:
             "It must be a positive integer."
         )
     key = msg.get("metric_key", "")
-    points, token = store.get_metric_history(_run_id(msg), key, max_results, msg.get("page_token") or None)
-    out: Payload = {}
-    if points:
-        out["metrics"] = [render.metric(key, p) for p in points]
-    if token:
-        out["next_page_token"] = token
-    return out
+    window, token = store.get_metric_history(_run_id(msg), key, max_results, msg.get("page_token") or None)
+    return history_answer(key, window, token)  # encoded later, outside the store lock
 
 
 def _at_most_100_runs(value: Any) -> None:
@@ -333,17 +344,23 @@ def _results_in_range(value: Any) -> None:
         raise CheckFailed(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN_BULK}.")
 
 
-def get_metric_history_bulk_interval(store: TrackingStore, request: Request) -> Payload:
+def get_metric_history_bulk_interval(
+    store: TrackingStore, request: Request
+) -> render.RawJSON | render.StreamedJSON:
     msg = read_request(request, m.GET_METRIC_HISTORY_BULK_INTERVAL, [
         ("run_ids", [REQUIRED, ARRAY, ITEM_STRINGS, _at_most_100_runs]),
         ("metric_key", [REQUIRED, STRING]), ("start_step", [INTLIKE]), ("end_step", [INTLIKE]),
         ("max_results", [INTLIKE, _results_in_range]),
     ])
     args = request.args  # MLflow reads these three straight from the query string
-    max_results = int(args.get("max_results", MAX_RESULTS_PER_RUN_BULK))
     start, end = args.get("start_step"), args.get("end_step")
-    if start is not None and end is not None:
-        start_step, end_step = int(start), int(end)
+    try:
+        max_results = int(args.get("max_results", MAX_RESULTS_PER_RUN_BULK))
+        both = start is not None and end is not None
+        start_step, end_step = (int(start), int(end)) if both else (None, None)
+    except ValueError:
+        raise InternalServerError()  # MLflow's int() of the raw text ("-0.0") crashes alike
+    if start_step is not None and end_step is not None:
         if start_step > end_step:
             raise invalid(
                 "end_step must be greater than start_step. "
@@ -351,16 +368,11 @@ def get_metric_history_bulk_interval(store: TrackingStore, request: Request) -> 
             )
     elif start is not None or end is not None:
         raise invalid("If either start step or end step are specified, both must be specified.")
-    else:
-        start_step = end_step = None
     key = msg.get("metric_key", "")
     sampled = store.get_metric_history_bulk_interval(
         msg.get("run_ids", []), key, max_results, start_step, end_step
     )
-    out: Payload = {}
-    if sampled:
-        out["metrics"] = [dict(render.metric(key, p), run_id=run_id) for run_id, p in sampled]
-    return out
+    return bulk_interval_answer(key, sampled)  # encoded later, outside the store lock
 
 
 def list_artifacts(store: TrackingStore, request: Request) -> Payload:

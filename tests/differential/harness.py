@@ -11,6 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
+from urllib.parse import urlsplit
 
 import requests
 
@@ -78,7 +79,9 @@ class _SideRun:
 
     def __init__(self, side: Side, case: Case) -> None:
         self.side = side
-        self.env: dict[str, str] = {"sfx": side.suffix, "p": f"ffd-{side.suffix}-{case.name}"}
+        address = urlsplit(side.base_url)
+        self.env: dict[str, str] = {"sfx": side.suffix, "p": f"ffd-{side.suffix}-{case.name}",
+                                    "host": address.netloc, "port": str(address.port or 80)}
         self.normaliser = Normaliser(side.suffix)
 
     def perform(self, step: Step) -> Exchange:
@@ -111,6 +114,7 @@ def run_case(case: Case, sides: Sequence[Side]) -> CaseOutcome:
             found = compare(
                 reference.reply, reference.normalised, other.reply, other.normalised, step.relax
             )
+            found += _wire_diffs(step, reference.reply, other.reply)
             prefix = f"{side.label}: " if len(sides) > 2 else ""
             diffs.extend(prefix + d for d in found)
         outcomes.append(StepOutcome(index, step, exchanges, diffs))
@@ -121,8 +125,22 @@ def run_catalogue(cases: Iterable[Case], sides: Sequence[Side]) -> list[CaseOutc
     return [run_case(case, sides) for case in cases]
 
 
+def _wire_diffs(step: Step, expected: Reply, actual: Reply) -> list[str]:
+    """The headers a step asks about, and its plain-text body, compared exactly."""
+    if not step.wire_headers:
+        return []
+    diffs = [
+        f"header {name}: {actual.headers.get(name)!r} (want {expected.headers.get(name)!r})"
+        for name in step.wire_headers
+        if expected.headers.get(name) != actual.headers.get(name)
+    ]
+    if not expected.is_json and expected.status >= 400 and expected.text != actual.text:
+        diffs.append(f"body {actual.text[:200]!r} (want {expected.text[:200]!r})")
+    return diffs
+
+
 def _loads_quietly(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a deliberately deep body
         return None

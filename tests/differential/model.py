@@ -2,8 +2,9 @@
 
 Strings in a step (path, query, JSON body, raw body) may contain ``${var}`` placeholders.
 Variables come from earlier steps' ``capture`` maps (each server side keeps its own values)
-plus the per-side seeds ``${sfx}`` (session suffix) and ``${p}`` (``ffd-<sfx>-<case>``,
-a unique name prefix for the case).
+plus the per-side seeds ``${sfx}`` (session suffix), ``${p}`` (``ffd-<sfx>-<case>``,
+a unique name prefix for the case), and ``${host}`` / ``${port}`` (the side's own address,
+for Host headers that must name it).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Step:
     relax: frozenset[str] = frozenset()
     note: str = ""
     pause: float = 0.0  # seconds to wait first, so server clocks tick between creations
+    #: Response headers (lower-case names) compared too; a plain-text body is then compared
+    #: exactly whatever the status (security answers are 403 text/plain).
+    wire_headers: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return f"{self.method} {self.path}" + (f"  # {self.note}" if self.note else "")

@@ -8,7 +8,8 @@ from ..model import Case
 
 MODULES = (
     "routing", "experiments", "experiment_search", "runs", "metrics", "batch", "inputs", "run_search",
-    "extras",
+    "extras", "undecodable_ids", "security", "registry", "registry_search", "artifacts",
+    "malformed",
 )
 
 

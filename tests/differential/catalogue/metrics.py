@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from ..model import API, DB_NOISE, Step, ajax_get, case, get, post
 from .common import TS, get_run, history, metric, new_experiment, new_run
 
 BOGUS_RUN = "0123456789abcdef0123456789abcdef"
 R = frozenset({DB_NOISE})
+
+
+def offset_token(offset: object) -> str:
+    """A page token as MLflow writes them, for any JSON offset (MLflow only writes ints)."""
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
 def raw_metric(key: str, fields: str, note: str) -> Step:
@@ -140,6 +148,33 @@ CASES = [
         history("r1", "x", max_results="2", page_token="${t3}", note="exactly exhausted: no token"),
         history("r1", "x", max_results="100", page_token="${t2}"),
         get_run("r1"),
+    ),
+    case(
+        "metric-history-paging-edges",
+        new_experiment("e1"),
+        new_run("r1", "e1", run_name="edges"),
+        post("runs/log-batch", {"run_id": "${r1}", "metrics": [
+            {"key": "x", "value": float(i), "timestamp": TS + i, "step": i} for i in range(6)]}),
+        history("r1", "x", max_results="3", page_token=offset_token(3), note="exactly full last page"),
+        history("r1", "x", max_results="6", note="page size = history size: no token"),
+        history("r1", "x", max_results="2147483647", note="int32 max"),
+        history("r1", "x", max_results="2147483648", note="int32 overflow: unset, everything"),
+        history("r1", "x", max_results="1e3", note="not an integer: unset"),
+        history("r1", "x", max_results="2", page_token=offset_token(100), note="token past the end"),
+        history("r1", "x", page_token=offset_token(100), note="past the end, no max_results"),
+        history("r1", "x", page_token=offset_token(6), note="offset = size"),
+        history("r1", "x", max_results="2", page_token=offset_token(-2),
+                note="negative offset reads from 0; the token carries it on"),
+        history("r1", "x", page_token=offset_token(-3), note="negative offset, no max_results"),
+        history("r1", "x", max_results="2", page_token=offset_token("3"), note="string offset"),
+        history("r1", "x", max_results="2", page_token=offset_token(2.5), note="float offset"),
+        history("r1", "x", max_results="2", page_token=offset_token(True), note="true offset"),
+        history("r1", "x", max_results="2", page_token=offset_token(2**63 - 1), note="int64 max offset"),
+        history("r1", "x", max_results="2", page_token=offset_token(-(2**63)), note="int64 min offset"),
+        history("r1", "x", max_results="2", page_token=offset_token(2**63), note="offset over int64"),
+        history("r1", "x", page_token=offset_token(-(2**63) - 1), note="offset under int64"),
+        get("metrics/get-history", {"run_id": BOGUS_RUN, "metric_key": "x",
+                                    "page_token": offset_token(10**20)}, note="checked before the run"),
     ),
     case(
         "metric-bulk-interval-sampling",

@@ -1,0 +1,188 @@
+"""One server under test: its prepared entities, placeholder substitution, sending, normalising."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import requests
+
+from tests.differential.normalise import Normaliser, stable_prefix
+
+API = "/api/2.0/mlflow"
+TIMEOUT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class BadRequest:
+    """A request as bytes on the wire: placeholders are still in ``target`` and ``body``."""
+
+    method: str
+    path: str
+    query: str = ""  # already percent-encoded (or deliberately not)
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    chunked: bool = False
+    group: str = ""
+
+    def describe(self) -> str:
+        body = None if self.body is None else _squeeze(self.body.decode("latin-1"))
+        query = _squeeze(self.query)
+        return (f"[{self.group}] {self.method} {self.path}{'?' + query if query else ''} "
+                f"headers={list(self.headers)} chunked={self.chunked} body={body!r}")
+
+
+def _squeeze(text: str, limit: int = 1500) -> str:
+    """Runs of one character as ``a<1000000>``, so reports of huge requests stay readable."""
+    text = re.sub(r"(.)\1{19,}", lambda m: f"{m.group(1)}<{len(m.group(0))}>", text, flags=re.S)
+    text = re.sub(r"((?:\{\"a\": ){20,})", lambda m: f'{{"a": <{len(m.group(0)) // 7}>', text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@dataclass
+class Answer:
+    status: int = 0
+    content_type: str = ""
+    body: bytes = b""
+    dropped: str = ""  # why no answer came, if none did
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def error(self) -> tuple[Any, Any]:
+        body = self.json()
+        if isinstance(body, dict):
+            return body.get("error_code"), body.get("message")
+        return None, None
+
+
+@dataclass
+class Side:
+    name: str
+    url: str
+    suffix: str
+    ids: dict[str, str] = field(default_factory=dict)
+    #: fakeflow's store, when this side is fakeflow (its experiment numbering is aligned)
+    store: Any = None
+    _conn: http.client.HTTPConnection | None = None
+
+    # -- preparation -----------------------------------------------------------------------
+    def prepare(self, first_experiment_id: str | None = None) -> None:
+        """Same entities on both servers, created by the same requests.
+
+        ``first_experiment_id``: fakeflow's next experiment id is set to it first, so that
+        both servers number these experiments (and later ones) alike.
+        """
+        s = self.suffix
+        if first_experiment_id is not None and self.store is not None:
+            with self.store.lock:
+                self.store.next_experiment_id = int(first_experiment_id)
+
+        def call(route: str, body: dict[str, Any]) -> dict[str, Any]:
+            answer = requests.post(self.url + API + route, json=body, timeout=60)
+            answer.raise_for_status()
+            return answer.json()
+
+        def experiment(name: str) -> str:
+            return call("/experiments/create", {"name": name})["experiment_id"]
+
+        def run(experiment_id: str) -> str:
+            body = {"experiment_id": experiment_id, "start_time": 1, "run_name": "bi"}
+            return call("/runs/create", body)["run"]["info"]["run_id"]
+
+        e, v, d = experiment(f"bi-main-{s}"), experiment(f"bi-victim-{s}"), experiment(f"bi-gone-{s}")
+        call("/experiments/delete", {"experiment_id": d})
+        r, w, x = run(e), run(e), run(e)
+        call("/runs/delete", {"run_id": x})
+        call("/runs/log-metric", {"run_id": r, "key": "m", "value": 1.0, "timestamp": 5, "step": 1})
+        call("/runs/log-parameter", {"run_id": r, "key": "p", "value": "v"})
+        self.ids = {"e": e, "v": v, "d": d, "r": r, "w": w, "x": x, "R": r.upper(), "s": s}
+
+    def normaliser(self) -> Normaliser:
+        n = Normaliser(self.suffix)
+        for key in ("r", "w", "x"):
+            n.runs[self.ids[key]] = f"<run:{key}>"
+        return n
+
+    # -- sending ---------------------------------------------------------------------------
+    def substitute(self, data: bytes) -> bytes:
+        for key, value in self.ids.items():
+            data = data.replace(b"${" + key.encode() + b"}", value.encode())
+        return data
+
+    def send(self, request: BadRequest) -> Answer:
+        target = request.path + ("?" + request.query if request.query else "")
+        target_bytes = self.substitute(target.encode("latin-1"))
+        body = self.substitute(request.body) if request.body is not None else None
+        headers = {name: value for name, value in request.headers}
+        for attempt in range(2):
+            reused = self._conn is not None
+            conn = self._connection()
+            try:
+                conn.putrequest(request.method, target_bytes.decode("latin-1"),
+                                skip_accept_encoding=True)
+                for name, value in headers.items():
+                    conn.putheader(name, value)
+                if request.chunked:
+                    conn.putheader("Transfer-Encoding", "chunked")
+                elif body is not None and "Content-Length" not in headers:
+                    conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders()
+                if body is not None:
+                    conn.send(_chunks(body) if request.chunked else body)
+                response = conn.getresponse()
+                data = response.read()
+                answer = Answer(response.status, response.getheader("Content-Type", ""), data)
+                if response.will_close:
+                    self._close()
+                return answer
+            except (http.client.HTTPException, OSError) as error:
+                self._close()
+                if reused and attempt == 0 and isinstance(
+                        error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
+                    # a kept-alive connection the server had closed: retry once on a fresh one
+                    continue
+                return Answer(dropped=f"{type(error).__name__}: {error}")
+        return Answer(dropped="no answer")
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            parts = urlsplit(self.url)
+            self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+            self._conn.connect()
+            self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self._conn
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        self._close()
+
+
+def _chunks(body: bytes) -> bytes:
+    pieces: Iterable[bytes] = (body[i:i + 7] for i in range(0, len(body), 7)) if body else ()
+    out = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
+    return out + b"0\r\n\r\n"
+
+
+def comparable_message(side: Side, message: Any) -> Any:
+    """An error message with this side's run ids and database noise masked.
+
+    Experiment ids need no masking: both servers hand out the same ones (see ``prepare``).
+    """
+    if not isinstance(message, str):
+        return message
+    text = stable_prefix(message)
+    return side.normaliser().text(text)
