@@ -3,7 +3,6 @@ a summary per suite and kind, then every finding with expected/actual and its cu
 
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Any
 

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from .context import Call, Witness, extract_value
 from .findings import ROUTE, STATUS, Finding, classify, generic_path, value_at
-from .normalise import _MISSING, diff, normalise
+from .normalise import diff, normalise
 from .refs import IdMap, Ref, Sub
 from .transport import Reply, Target
 

@@ -13,7 +13,6 @@ from fakeflow.state.errors import invalid, not_found
 from fakeflow.state.tracking import MAX_RESULTS_PER_RUN_BULK, MetricInput, TrackingStore
 from fakeflow.web import messages as m
 from fakeflow.web import render
-from fakeflow.web.artifact_paths import check_safe_path
 from fakeflow.web.history_json import bulk_interval_answer, history_answer
 from fakeflow.web.parsing import (
     ARRAY,
@@ -373,13 +372,3 @@ def get_metric_history_bulk_interval(
         msg.get("run_ids", []), key, max_results, start_step, end_step
     )
     return bulk_interval_answer(key, sampled)  # encoded later, outside the store lock
-
-
-def list_artifacts(store: TrackingStore, request: Request) -> Payload:
-    msg = read_request(request, m.LIST_ARTIFACTS, [
-        ("run_id", [STRING, REQUIRED]), ("path", [STRING]), ("page_token", [STRING]),
-    ])
-    if "path" in msg:
-        check_safe_path(msg["path"])
-    run = store.get_run(_run_id(msg))
-    return {"root_uri": run.artifact_uri}
