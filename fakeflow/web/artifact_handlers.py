@@ -322,12 +322,18 @@ def _listing(artifacts: ArtifactStore, path: str) -> list[Any]:
     return artifacts.list(normalise(path))
 
 
+def _unsupported(direction: str) -> MlflowError:
+    """MLflow's answer to multipart routes when artifacts live on local storage."""
+    return MlflowError(
+        f"Multipart {direction} is not supported for the current artifact repository",
+        "NOT_IMPLEMENTED",
+    )
+
+
 def create_multipart(store: TrackingStore, request: Request) -> Response:
     check_safe_path(_after(request, "/mlflow-artifacts/mpu/create/"))
     read_request(request, CREATE_MPU, [("path", [REQUIRED, STRING]), ("num_parts", [INTLIKE])])
-    raise MlflowError(
-        "Multipart upload is not supported for the current artifact repository", "NOT_IMPLEMENTED"
-    )
+    raise _unsupported("upload")
 
 
 def complete_multipart(store: TrackingStore, request: Request) -> Response:
@@ -335,24 +341,18 @@ def complete_multipart(store: TrackingStore, request: Request) -> Response:
     read_request(request, COMPLETE_MPU, [
         ("path", [REQUIRED, STRING]), ("upload_id", [STRING]), ("parts", [REQUIRED]),
     ])
-    raise MlflowError(
-        "Multipart upload is not supported for the current artifact repository", "NOT_IMPLEMENTED"
-    )
+    raise _unsupported("upload")
 
 
 def abort_multipart(store: TrackingStore, request: Request) -> Response:
     check_safe_path(_after(request, "/mlflow-artifacts/mpu/abort/"))
     read_request(request, ABORT_MPU, [("path", [REQUIRED, STRING]), ("upload_id", [STRING])])
-    raise MlflowError(
-        "Multipart upload is not supported for the current artifact repository", "NOT_IMPLEMENTED"
-    )
+    raise _unsupported("upload")
 
 
 def presigned_download(store: TrackingStore, request: Request) -> Response:
     check_safe_path(_after(request, "/mlflow-artifacts/presigned/"))
-    raise MlflowError(
-        "Multipart download is not supported for the current artifact repository", "NOT_IMPLEMENTED"
-    )
+    raise _unsupported("download")
 
 
 # ---- run artifacts -------------------------------------------------------------------------
