@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .findings import Difference, Finding, classify, generic_path
 from .model import error_body
 from .normalise import diff, normalise
-from .refs import IdMap
+from .refs import IdMap, Sub
 from .transport import Reply, SentRequest, Target
 from .versions import added_field
 
@@ -32,7 +32,7 @@ class Call:
 
     op: str
     method: str
-    path: str
+    path: str | Sub
     body: Any = None
     query: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
@@ -99,7 +99,7 @@ class SuiteContext:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def call(self, op: str, method: str, path: str, *, body: Any | None = None,
+    def call(self, op: str, method: str, path: str | Sub, *, body: Any | None = None,
              query: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
              bind: Mapping[str, BindPath] | None = None) -> Reply:
         """Send one operation to every target; return the primary target's answer. In a
@@ -110,7 +110,8 @@ class SuiteContext:
         record = Call(op, method, path, body, query, headers, dict(bind or {}))
         for index, target in enumerate(self.targets):
             ids = self.example.ids[index]
-            sent, reply = target.send(method, path, body=ids.resolve(body),
+            # A path may name ids too (``Sub``): the artifact proxy's URLs hold run ids.
+            sent, reply = target.send(method, ids.resolve(path), body=ids.resolve(body),
                                       query=ids.resolve(query), headers=headers)
             self.requests_sent += 1
             record.sent.append(sent)

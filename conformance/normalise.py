@@ -14,9 +14,11 @@ from .refs import IdMap
 from .transport import Reply
 
 ID_KEYS = {"experiment_id", "run_id", "run_uuid", "experiment_ids"}
-SERVER_TIMESTAMPS = {"creation_time", "last_update_time"}
+SERVER_TIMESTAMPS = {"creation_time", "last_update_time", "creation_timestamp",
+                     "last_updated_timestamp"}
 UNORDERED_LISTS = {"tags", "params"}  # lists of {key, value}, ordered by insertion only
-_SQL_NOISE = re.compile(r"\s*\(sqlite3\.|\s*\(psycopg|\s*\(pymysql|\s*\(MySQLdb|\[SQL: ", re.S)
+_SQL_NOISE = re.compile(r"\s*\(raised as a result of|"
+                        r"\s*\(sqlite3\.|\s*\(psycopg|\s*\(pymysql|\s*\(MySQLdb|\[SQL: ", re.S)
 
 _PY_SET = re.compile(r"\{('[^']*'(?:, '[^']*')*)\}")
 
@@ -98,16 +100,58 @@ def paged(body: Any, ids: IdMap) -> Any:
     return out
 
 
+def _sort_registry_lists(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        out = {k: _sort_registry_lists(v) for k, v in obj.items()}
+        for k in REGISTRY_UNORDERED & out.keys():
+            if isinstance(out[k], list):
+                out[k] = sorted(out[k], key=lambda i: json_sort_key(i))
+        return out
+    if isinstance(obj, list):
+        return [_sort_registry_lists(v) for v in obj]
+    return obj
+
+
+def json_sort_key(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("alias", item.get("version", item.get("key", ""))))
+    return str(item)
+
+
+# Registry lists in no defined order: one latest version per stage, a model's aliases.
+REGISTRY_UNORDERED = {"latest_versions", "aliases"}
+
+
+def registry(body: Any, ids: IdMap) -> Any:
+    out = _sort_registry_lists(generic(body, ids))
+    if isinstance(out, dict) and isinstance(out.get("model_versions"), list):
+        out["model_versions"] = sorted(out["model_versions"], key=json_sort_key)
+    return out
+
+
+REGISTRY_OPS = ("create_registered_model", "get_registered_model", "rename_registered_model",
+                "search_registered_models", "create_model_version", "get_model_version",
+                "get_model_version_by_alias", "transition_stage", "get_latest_versions")
+
 # The one place that says how each operation's answers are compared.
 NORMALISERS: dict[str, Normaliser] = {
     "get_metric_history": paged,
     "search_runs": paged,
     "search_experiments": paged,
+    **{op: registry for op in REGISTRY_OPS},
 }
+
+
+# Operations whose successful answer is a file's content, not JSON.
+RAW_BODY_OPS = {"download_artifact"}
 
 
 def normalise(op: str, reply: Reply, ids: IdMap) -> dict[str, Any]:
     """A comparable view of one answer: status, and the body (or its kind, if not JSON)."""
+    if op in RAW_BODY_OPS and reply.status == 200:
+        # A file's bytes, compared as text (a JSON-typed answer is the model's expectation).
+        raw = reply.json if reply.content_type.startswith("application/json") else reply.text
+        return {"status": reply.status, "body": raw}
     body = reply.json
     if body is None and reply.text:
         kind = reply.content_type.split(";")[0].strip() or "unknown"

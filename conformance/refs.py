@@ -74,5 +74,5 @@ class IdMap:
 
 # Places where MLflow writes a (short, numeric) experiment id into free text.
 _EXPERIMENT_ID_IN_TEXT = re.compile(
-    r"(mlflow-artifacts:/|id=|with id |[Ee]xperiment |experiment_id=|Experiment ID ')(\d+)"
+    r"(mlflow-artifacts:/|No such artifact: '|id=|with id |[Ee]xperiment |experiment_id=|Experiment ID ')(\d+)"
 )

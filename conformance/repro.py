@@ -41,7 +41,7 @@ def is_read(call: Call) -> bool:
 
 def mentions(call: Call) -> set[str]:
     """Symbols a request names, plus ``name:<x>`` for experiment names it uses."""
-    out = set(_refs(call.body)) | set(_refs(call.query))
+    out = set(_refs(call.body)) | set(_refs(call.query)) | set(_refs(call.path))
     where = NAME_FIELDS.get(call.op)
     if where:
         source = call.body if where[0] == "body" else call.query
@@ -135,9 +135,10 @@ def replay(calls: list[Call], targets: list[Target], prefix: str) -> list[tuple[
             try:
                 body = ids.resolve(_swap_prefix(call.body, prefix, fresh))
                 query = ids.resolve(_swap_prefix(call.query, prefix, fresh))
+                where = ids.resolve(call.path)
             except KeyError:
                 return None
-            _, reply = target.send(call.method, call.path, body=body, query=query,
+            _, reply = target.send(call.method, where, body=body, query=query,
                                    headers=call.headers)
             for symbol, extract in call.bind.items():
                 value = extract_value(extract, reply)
@@ -278,7 +279,8 @@ def curl_lines(calls: list[Call], target: Target, prefix: str, index: int = 0) -
     auth = getattr(target, "auth", {})
     path_for = getattr(target, "path_for", lambda p: "/api/2.0/mlflow/" + p)
     for n, call in enumerate(calls):
-        url = "$URL" + path_for(call.path) + _query(_tokenise(call.query, prefix if uses_prefix else ""))
+        url = "$URL" + path_for(_tokenise(call.path, "")) + _query(
+            _tokenise(call.query, prefix if uses_prefix else ""))
         parts = ["curl", "-sS", "-X", call.method, '"$URL"' + _shell_with_vars(url[len("$URL"):])]
         headers = dict(call.headers or {})
         body = call.body

@@ -75,6 +75,11 @@ KNOWN_222 = {
     "tags.x IS NULL rejected in experiment search": dict(
         operation="search_experiments", kind="status", label="experiment_tag_null",
         actual="400 INVALID_PARAMETER_VALUE"),
+    "aliases of a deleted model version are kept": dict(
+        operation="get_registered_model", kind="shape", json_path=".aliases",
+        expected="<absent>"),
+    "download of a missing artifact answers 500": dict(
+        operation="download_artifact", kind="status", actual="500 INTERNAL_ERROR"),
 }
 
 # Fields MLflow added after 2.22: reported, informational (the run names 2.22).
@@ -133,6 +138,8 @@ def test_repros_are_short_and_verified(report_222) -> None:
         assert f["minimal"], f["repro_curl"]
         requests = [c for c in f["minimal_sequence"] if "curl " in c]
         assert 1 <= len(requests) <= f["full_sequence_length"], f["repro_curl"]
-        if f["kind"] == "missing_route" or (f["kind"] == "status" and f["operation"].startswith(
-                ("get_", "search_"))):
+        # Registry reads also depend on earlier writes that create nothing (an alias dropped
+        # with its version), so their repros keep those writes.
+        if f["kind"] == "missing_route" or (f["kind"] == "status" and f["suite"] != "registry"
+                                            and f["operation"].startswith(("get_", "search_"))):
             assert all("=$(curl" in c for c in requests[:-1]), f["repro_curl"]

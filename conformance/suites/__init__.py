@@ -1,6 +1,5 @@
-"""The suite registry. A suite is a ``ConformanceMachine`` subclass registered under a name;
-later issues add theirs (model registry, artifacts) with ``@register`` in a new module listed
-in ``_MODULES`` below."""
+"""The suite registry. A suite is a ``ConformanceMachine`` subclass registered under a name
+with ``@register`` in a module listed in ``_MODULES`` below (a new suite: a new module)."""
 
 from __future__ import annotations
 
@@ -20,7 +19,8 @@ class Suite:
 
 SUITES: dict[str, Suite] = {}
 
-_MODULES = ("experiments", "runs", "metrics", "params_tags", "search", "errors")
+_MODULES = ("experiments", "runs", "metrics", "params_tags", "search", "errors", "registry",
+            "artifacts")
 
 
 def register(name: str, description: str

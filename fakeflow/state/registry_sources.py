@@ -4,7 +4,7 @@ This is the one place where the registry looks into other stores: a ``runs:/`` o
 ``mlflow-artifacts:`` source must lie inside the run named by ``run_id``, a ``models:/m-…``
 source inside the logged model named by ``model_id``, a ``models:/<name>/<version>`` source is
 another registered version. The other stores are reached through ``SourceLookups`` so that the
-registry does not import them (logged models plug in here when they exist).
+registry does not import them.
 """
 
 from __future__ import annotations
@@ -323,7 +323,7 @@ def unable_to_fetch(source: str, detail: str) -> MlflowError:
 
 
 class TrackingLookups:
-    """``SourceLookups`` over a tracking store (runs by id); no logged models until they exist."""
+    """``SourceLookups`` over a tracking store: runs by id, logged models by id."""
 
     def __init__(self, tracking: object) -> None:
         self.tracking = tracking
@@ -339,4 +339,8 @@ class TrackingLookups:
             raise
 
     def logged_model(self, model_id: str) -> LoggedModelRef | None:
-        return None
+        """A live (not deleted) logged model, as MLflow's ``get_logged_model`` finds it."""
+        model = self.tracking.logged_models.find(model_id)  # type: ignore[attr-defined]
+        if model is None or model.lifecycle_stage != "active":
+            return None
+        return LoggedModelRef(model.artifact_location, model.source_run_id)

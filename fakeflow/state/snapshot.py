@@ -16,10 +16,12 @@ import base64
 import binascii
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from fakeflow.state.entities import Dataset, DatasetInput, Experiment, ModelOutput, Run
+from fakeflow.state.logged_models import LoggedModel
 from fakeflow.state.metric_history import MetricHistory, MetricPoint, json_number
 from fakeflow.state.registry_snapshot import dump_registry, load_registry
 from fakeflow.state.tracking import TrackingStore
@@ -137,6 +139,7 @@ def dump(store: TrackingStore) -> Snapshot:
             ],
             "artifacts": _dump_artifacts(store),
             "registry": dump_registry(store.registry),
+            "logged_models": [asdict(m) for m in store.logged_models.models.values()],
         }
 
 
@@ -233,6 +236,7 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
             snapshot.get("artifacts") or {"dirs": [], "files": []}
         )
         registered_models = load_registry(snapshot.get("registry") or [])
+        logged_models = {d["model_id"]: LoggedModel(**d) for d in snapshot.get("logged_models") or []}
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):
             raise
@@ -260,6 +264,7 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         store.datasets.update(datasets)
         store.next_experiment_id = next_experiment_id
         store.registry.models = registered_models
+        store.logged_models.models = logged_models
         _load_ids(store, snapshot.get("ids") or {})
         store.artifacts.clear()  # (reset cleared it too) bounds stay as configured
         for directory in artifact_dirs:

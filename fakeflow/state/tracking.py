@@ -34,6 +34,7 @@ from fakeflow.state.errors import (
     run_not_found,
 )
 from fakeflow.state.ids import Clock, IdFactory
+from fakeflow.state.logged_models import LoggedModelStore
 from fakeflow.state.metric_history import HistoryWindow, MetricHistory
 
 RUN_NAME_TAG = "mlflow.runName"
@@ -78,6 +79,7 @@ class TrackingStore:
 
         #: Artifact files (their own lock; MLflow keeps them apart from the database too).
         self.artifacts = ArtifactStore()
+        self.logged_models = LoggedModelStore(self)  # MLflow 3 logged models, same lock
         self.reset()
 
     # ---- lifecycle of the whole store -------------------------------------------------------
@@ -95,6 +97,7 @@ class TrackingStore:
             self.datasets: dict[tuple[str, str, str], Dataset] = {}
             self.next_experiment_id = 1
             self.registry.reset()
+            self.logged_models.reset()
             self.artifacts.clear()
             now = self.clock.now_ms()
             self._add_experiment(

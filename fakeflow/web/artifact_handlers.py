@@ -418,8 +418,7 @@ _NO_HTTP_TRACKING_URI = (
 
 
 def get_logged_model_artifact(store: TrackingStore, request: Request) -> Response:
-    """GET ``logged-models/<id>/artifacts/files``: fakeflow keeps no logged models yet, so every
-    well-formed request names a model that does not exist."""
+    """GET ``logged-models/<id>/artifacts/files?artifact_file_path=``: one file of a live model."""
     file_path = request.args.get("artifact_file_path")
     if not file_path:
         raise MlflowError(
@@ -427,7 +426,8 @@ def get_logged_model_artifact(store: TrackingStore, request: Request) -> Respons
         )
     check_safe_path(file_path)
     model_id = _after(request, "/logged-models/").split("/artifacts/files", 1)[0]
-    raise not_found(f"Logged model with ID '{model_id}' not found.")
+    model = store.logged_models.get(model_id)
+    return _serve_file(request, _artifacts(store), model.artifact_location, file_path)
 
 
 LIST_LOGGED_MODEL_ARTIFACTS = Message(
@@ -435,13 +435,27 @@ LIST_LOGGED_MODEL_ARTIFACTS = Message(
 )
 
 
-def list_logged_model_artifacts(store: TrackingStore, request: Request) -> Response:
-    """GET ``logged-models/<id>/artifacts/directories``: no logged models exist in fakeflow yet."""
+def list_logged_model_artifacts(store: TrackingStore, request: Request) -> dict[str, Any]:
+    """GET ``logged-models/<id>/artifacts/directories``: a live model's files, as a run's."""
     msg = read_request(request, LIST_LOGGED_MODEL_ARTIFACTS, [("artifact_directory_path", [STRING])])
+    relative = None
     if "artifact_directory_path" in msg:
-        check_safe_path(msg["artifact_directory_path"])
+        relative = check_safe_path(msg["artifact_directory_path"])
     model_id = _after(request, "/logged-models/").split("/artifacts/directories", 1)[0]
-    raise not_found(f"Logged model with ID '{model_id}' not found.")
+    location = store.logged_models.get(model_id).artifact_location
+    root, proxied = _location(location)
+    answer: dict[str, Any] = {"root_uri": location}
+    if relative and not proxied:
+        relative = normalise(relative)
+    where = posixpath.join(root, relative) if relative else root
+    files = [
+        _entry(posixpath.join(relative, posixpath.basename(e.path)) if relative
+               else posixpath.basename(e.path), e.is_dir, e.size)
+        for e in _listing(_artifacts(store), where)
+    ]
+    if files:
+        answer["files"] = files
+    return answer
 
 
 def _serve_file(request: Request, artifacts: ArtifactStore, root_uri: str, path: str) -> Response:

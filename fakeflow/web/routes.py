@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from fakeflow.web import artifact_handlers as art
+from fakeflow.web import logged_model_handlers as lm
 from fakeflow.web import registry_handlers as reg
 from fakeflow.web import service_handlers as service
 from fakeflow.web import tracking_handlers as t
@@ -84,6 +85,20 @@ REGISTRY_ROUTES: list[Route] = [
     Route(MV + "/delete-tag", DELETE, reg.delete_model_version_tag),
 ]
 
+LM = "/logged-models"
+
+# MLflow 3 logged models (service.proto), relative to the same API prefixes.
+LOGGED_MODEL_ROUTES: list[Route] = [
+    Route(LM, POST, lm.create_logged_model),
+    Route(LM + "/search", POST, lm.search_logged_models),
+    Route(LM + "/<model_id>", GET, lm.get_logged_model),
+    Route(LM + "/<model_id>", PATCH, lm.finalize_logged_model),
+    Route(LM + "/<model_id>", DELETE, lm.delete_logged_model),
+    Route(LM + "/<model_id>/tags", PATCH, lm.set_logged_model_tags),
+    Route(LM + "/<model_id>/tags/<tag_key>", DELETE, lm.delete_logged_model_tag),
+    Route(LM + "/<model_id>/params", POST, lm.log_logged_model_params),
+]
+
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
 # Absolute paths outside the versioned API.
@@ -127,7 +142,7 @@ def all_routes() -> list[Route]:
     routes = [
         r._replace(path=prefix + r.path)
         for prefix in API_PREFIXES
-        for r in TRACKING_ROUTES + REGISTRY_ROUTES
+        for r in TRACKING_ROUTES + REGISTRY_ROUTES + LOGGED_MODEL_ROUTES
     ]
     routes += [r._replace(path=prefix + r.path) for prefix in ARTIFACT_PREFIXES for r in ARTIFACT_ROUTES]
     return routes + SERVICE_ROUTES + ARTIFACT_UI_ROUTES

@@ -178,6 +178,46 @@ class Int64AsString(JsonMiddleware):
         return status, answer
 
 
+class ListingDropsEmptyFiles(JsonMiddleware):
+    """Artifact listings (a run's and the proxy's) leave out empty files (a size-0 entry
+    mistaken for "nothing there")."""
+
+    def rewrite_answer(self, path, method, request, status, answer):
+        if status == 200 and path in (API + "artifacts/list", ARTIFACTS_PROXY) and \
+                isinstance(answer, dict) and isinstance(answer.get("files"), list):
+            kept = [f for f in answer["files"] if f.get("is_dir") or f.get("file_size")]
+            if kept:
+                answer["files"] = kept
+            else:
+                del answer["files"]
+        return status, answer
+
+
+ARTIFACTS_PROXY = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+def _fakeflow_store(app: Any) -> Any:
+    while not hasattr(app, "store"):
+        app = app.app  # through wrapping middleware
+    return app.store
+
+
+def reuse_version_numbers(app: WsgiApp) -> WsgiApp:
+    """Deleting a model version removes its row outright, so the next version created takes
+    the highest remaining number plus one: a deleted version's number is handed out again.
+    (fakeflow's registry store is patched on this one app instance only.)"""
+    registry = _fakeflow_store(app).registry
+    original = registry.delete_model_version
+
+    def hard_delete(name: str, version: str) -> None:
+        original(name, version)
+        with registry.lock:
+            registry.models[name].versions.pop(int(version), None)
+
+    registry.delete_model_version = hard_delete
+    return app
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
@@ -195,6 +235,8 @@ MUTANTS = [
     Mutant("missing-route", MissingRoute, ("experiments",), ("missing_route",)),
     Mutant("reworded-message", Reworded, ("errors",), ("message",)),
     Mutant("int64-as-string", Int64AsString, ("experiments", "runs"), ("shape",)),
+    Mutant("reused-version-number", reuse_version_numbers, ("registry",), ("value",)),
+    Mutant("listing-drops-empty-files", ListingDropsEmptyFiles, ("artifacts",), ("value",)),
 ]
 
 
