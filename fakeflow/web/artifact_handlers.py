@@ -357,15 +357,10 @@ def presigned_download(store: TrackingStore, request: Request) -> Response:
 
 # ---- run artifacts -------------------------------------------------------------------------
 
-def list_run_artifacts(store: TrackingStore, request: Request) -> dict[str, Any]:
-    """GET ``artifacts/list``: a run's artifacts with run-relative paths, sizes and directories."""
-    msg = read_request(request, m.LIST_ARTIFACTS, [
-        ("run_id", [STRING, REQUIRED]), ("path", [STRING]), ("page_token", [STRING]),
-    ])
-    relative = check_safe_path(msg["path"]) if "path" in msg else None
-    run = store.get_run(msg.get("run_id") or msg.get("run_uuid", ""))
-    root, proxied = _location(run.artifact_uri)
-    answer: dict[str, Any] = {"root_uri": run.artifact_uri}
+def _list_below(store: TrackingStore, root_uri: str, relative: str | None) -> dict[str, Any]:
+    """The ``{root_uri, files}`` answer for runs and logged models: paths relative to the root."""
+    root, proxied = _location(root_uri)
+    answer: dict[str, Any] = {"root_uri": root_uri}
     if relative and not proxied:
         relative = normalise(relative)  # the local repository lists normalised paths
     where = posixpath.join(root, relative) if relative else root
@@ -377,6 +372,16 @@ def list_run_artifacts(store: TrackingStore, request: Request) -> dict[str, Any]
     if files:
         answer["files"] = files
     return answer
+
+
+def list_run_artifacts(store: TrackingStore, request: Request) -> dict[str, Any]:
+    """GET ``artifacts/list``: a run's artifacts with run-relative paths, sizes and directories."""
+    msg = read_request(request, m.LIST_ARTIFACTS, [
+        ("run_id", [STRING, REQUIRED]), ("path", [STRING]), ("page_token", [STRING]),
+    ])
+    relative = check_safe_path(msg["path"]) if "path" in msg else None
+    run = store.get_run(msg.get("run_id") or msg.get("run_uuid", ""))
+    return _list_below(store, run.artifact_uri, relative)
 
 
 def get_run_artifact(store: TrackingStore, request: Request) -> Response:
@@ -442,20 +447,7 @@ def list_logged_model_artifacts(store: TrackingStore, request: Request) -> dict[
     if "artifact_directory_path" in msg:
         relative = check_safe_path(msg["artifact_directory_path"])
     model_id = _after(request, "/logged-models/").split("/artifacts/directories", 1)[0]
-    location = store.logged_models.get(model_id).artifact_location
-    root, proxied = _location(location)
-    answer: dict[str, Any] = {"root_uri": location}
-    if relative and not proxied:
-        relative = normalise(relative)
-    where = posixpath.join(root, relative) if relative else root
-    files = [
-        _entry(posixpath.join(relative, posixpath.basename(e.path)) if relative
-               else posixpath.basename(e.path), e.is_dir, e.size)
-        for e in _listing(_artifacts(store), where)
-    ]
-    if files:
-        answer["files"] = files
-    return answer
+    return _list_below(store, store.logged_models.get(model_id).artifact_location, relative)
 
 
 def _serve_file(request: Request, artifacts: ArtifactStore, root_uri: str, path: str) -> Response:
