@@ -155,6 +155,7 @@ def test_random_run_names_masked_only_when_not_sent() -> None:
     n.note_sent({"run_name": "brave-fox-7"})
     assert n.normalise({"run_name": "brave-fox-7"}) == {"run_name": "brave-fox-7"}
     assert n.normalise({"run_name": "calm-owl-12"}) == {"run_name": "<random-name>"}
+    assert n.normalise({"run_name": "nosy-ant-1000"}) == {"run_name": "<random-name>"}  # 0..1000 inclusive
     assert n.normalise({"run_name": "NotRandom"}) == {"run_name": "NotRandom"}
 
 

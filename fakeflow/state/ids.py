@@ -47,5 +47,11 @@ class IdFactory:
 
     def run_name(self) -> str:
         rng = self._random or random
-        name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_ANIMALS)}-{rng.randint(0, 999)}"
+        # Same shape and range as MLflow's names (the number is 0..1000 inclusive); like MLflow,
+        # draw again a few times before truncating a name longer than 20 characters.
+        name = ""
+        for _ in range(10):
+            name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_ANIMALS)}-{rng.randint(0, 1000)}"
+            if len(name) <= 20:
+                return name
         return name[:20]

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 RUN_ID = re.compile(r"(?<![0-9a-f])(?<!m-)[0-9a-f]{32}(?![0-9a-f])")
 RUN_ID_UPPER = re.compile(r"(?<![0-9A-Fa-f])[0-9A-F]{32}(?![0-9A-Fa-f])")
 MODEL_ID = re.compile(r"m-[0-9a-f]{32}(?![0-9a-f])")
-RANDOM_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
+RANDOM_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,4}$")  # MLflow draws 0..1000 inclusive
 SERVER_CLOCK_KEYS = frozenset({
     "creation_time", "last_update_time",
     "creation_timestamp", "last_updated_timestamp",
