@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'Name: value' header sent to --target (default $CONFORMANCE_AUTH)")
     p.add_argument("--against-auth-header", default=os.environ.get("CONFORMANCE_AGAINST_AUTH"),
                    help="header sent to --against (default $CONFORMANCE_AGAINST_AUTH)")
+    p.add_argument("--error-shape", choices=["mlflow", "oci"], default="mlflow",
+                   help="how --target words its errors: 'oci' = Oracle AI Data Platform's "
+                        "{code, message}, read back as MLflow's before comparing")
+    p.add_argument("--against-error-shape", choices=["mlflow", "oci"], default="mlflow",
+                   help="how --against words its errors")
     p.add_argument("--suite", action="append", dest="suites", metavar="NAME",
                    help="run only this suite (repeatable); see --list")
     p.add_argument("--profile", choices=sorted(PROFILES), default="ci")
@@ -95,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.mlflow_version:
             parse_version(args.mlflow_version)
-        targets = [make_target(args.target, args.prefix, args.auth_header)]
+        targets = [make_target(args.target, args.prefix, args.auth_header, args.error_shape)]
         if args.against:
-            targets.append(make_target(args.against, args.against_prefix, args.against_auth_header))
+            targets.append(make_target(args.against, args.against_prefix,
+                                       args.against_auth_header, args.against_error_shape))
         for target in targets:
             _preflight(target)
         files = list(args.waivers or []) + ([args.known_divergences] if args.known_divergences else [])

@@ -15,7 +15,7 @@ from .transport import Reply
 
 ID_KEYS = {"experiment_id", "run_id", "run_uuid", "experiment_ids"}
 SERVER_TIMESTAMPS = {"creation_time", "last_update_time", "creation_timestamp",
-                     "last_updated_timestamp"}
+                     "last_updated_timestamp", "creation_timestamp_ms", "last_updated_timestamp_ms"}
 UNORDERED_LISTS = {"tags", "params"}  # lists of {key, value}, ordered by insertion only
 _SQL_NOISE = re.compile(r"\s*\(raised as a result of|"
                         r"\s*\(sqlite3\.|\s*\(psycopg|\s*\(pymysql|\s*\(MySQLdb|\[SQL: ", re.S)

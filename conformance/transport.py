@@ -79,13 +79,23 @@ def _encode(body: Any | None, headers: Mapping[str, str] | None) -> tuple[bytes 
 
 
 class _Base:
-    def __init__(self, name: str, prefix: str = "", auth_header: str | None = None) -> None:
+    def __init__(self, name: str, prefix: str = "", auth_header: str | None = None,
+                 error_shape: str = "mlflow") -> None:
         self.name = name
+        #: How the target words its errors (``conformance.error_shapes``); read back as MLflow's.
+        self.error_shape = error_shape
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.auth: dict[str, str] = {}
         if auth_header:
             key, _, value = auth_header.partition(":")
             self.auth[key.strip()] = value.strip()
+
+    def _read(self, reply: Reply) -> Reply:
+        if self.error_shape == "mlflow":
+            return reply
+        from .error_shapes import as_mlflow
+
+        return as_mlflow(self.error_shape, reply)
 
     def path_for(self, path: str) -> str:
         if path.startswith("/"):
@@ -97,8 +107,8 @@ class HttpTarget(_Base):
     """A server at a URL; ``prefix`` is where the vendor mounts MLflow (e.g. ``/mlflow``)."""
 
     def __init__(self, url: str, prefix: str = "", auth_header: str | None = None,
-                 timeout: float = 30.0) -> None:
-        super().__init__(url, prefix, auth_header)
+                 timeout: float = 30.0, error_shape: str = "mlflow") -> None:
+        super().__init__(url, prefix, auth_header, error_shape)
         self.base = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
@@ -117,7 +127,7 @@ class HttpTarget(_Base):
             if "RemoteDisconnected" not in repr(exc) and "Connection reset" not in repr(exc):
                 raise
             resp = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout)
-        reply = Reply(resp.status_code, resp.headers.get("Content-Type", ""), resp.text)
+        reply = self._read(Reply(resp.status_code, resp.headers.get("Content-Type", ""), resp.text))
         return SentRequest(method, url, body, hdrs), reply
 
     def close(self) -> None:
@@ -128,10 +138,10 @@ class WsgiTarget(_Base):
     """An in-process WSGI application, driven through ``werkzeug.test.Client``."""
 
     def __init__(self, app: Callable[..., Any], name: str = "wsgi", prefix: str = "",
-                 auth_header: str | None = None) -> None:
+                 auth_header: str | None = None, error_shape: str = "mlflow") -> None:
         from werkzeug.test import Client
 
-        super().__init__(name, prefix, auth_header)
+        super().__init__(name, prefix, auth_header, error_shape)
         self.app = app
         self.client = Client(app)
 
@@ -146,7 +156,7 @@ class WsgiTarget(_Base):
             text = resp.get_data(as_text=True)
         finally:
             resp.close()
-        reply = Reply(resp.status_code, resp.headers.get("Content-Type", ""), text)
+        reply = self._read(Reply(resp.status_code, resp.headers.get("Content-Type", ""), text))
         return SentRequest(method, "http://localhost" + full, body, hdrs), reply
 
     def close(self) -> None:
@@ -180,11 +190,13 @@ def _is_factory(obj: Callable[..., Any]) -> bool:
     return not required
 
 
-def make_target(spec: str, prefix: str = "", auth_header: str | None = None) -> Target:
+def make_target(spec: str, prefix: str = "", auth_header: str | None = None,
+                error_shape: str = "mlflow") -> Target:
     """Build a target from a CLI string: ``http(s)://…`` or ``wsgi:module:attr``."""
     if spec.startswith("wsgi:"):
         inner = spec[len("wsgi:"):]
-        return WsgiTarget(load_wsgi_app(inner), name=spec, prefix=prefix, auth_header=auth_header)
+        return WsgiTarget(load_wsgi_app(inner), name=spec, prefix=prefix, auth_header=auth_header,
+                          error_shape=error_shape)
     if spec.startswith(("http://", "https://")):
-        return HttpTarget(spec, prefix=prefix, auth_header=auth_header)
+        return HttpTarget(spec, prefix=prefix, auth_header=auth_header, error_shape=error_shape)
     raise ValueError(f"target must be an http(s) URL or wsgi:module:attr, got {spec!r}")

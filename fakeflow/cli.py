@@ -8,9 +8,11 @@ import sys
 import threading
 from typing import Callable, Sequence
 
-from fakeflow.control import ControlledApp
+from fakeflow.demo import options as demo_options
+from fakeflow.dialects.oci import options as oci_options
 from fakeflow.listener import Limits
 from fakeflow.server import ThreadedServer
+from fakeflow.ui import options as ui_options
 from fakeflow.web.app import create_app
 
 
@@ -36,7 +38,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors-allowed-origins", default=None,
                        help="comma-separated origins allowed to write, as mlflow server "
                             "(default: $MLFLOW_SERVER_CORS_ALLOWED_ORIGINS, else loopback only)")
+    serve.add_argument("--legacy-routes", action="store_true",
+                       help="also serve the routes of MLflow's older REST documentation that "
+                            "3.17.2 answers with 404 (experiments/list, the 2.0 preview "
+                            "model registry), over the same state")
+    serve.add_argument("--no-comet", action="store_true",
+                       help="do not serve comet-ml's REST API (/api/rest/v2, /clientlib) over "
+                            "the same state")
+    serve.add_argument("--comet-workspace", default=None, metavar="NAME",
+                       help="the Comet dialect's one workspace (default: fakeflow)")
+    serve.add_argument("--comet-api-key", default=None, metavar="KEY",
+                       help="the Comet dialect accepts only this key (default: any key)")
     _add_bounds(serve)
+    ui_options.add_arguments(serve)
+    demo_options.add_arguments(serve)
+    oci_options.add_arguments(serve)
+    ui_options.add_fetch_command(commands)
+    demo_options.add_command(commands)
     return parser
 
 
@@ -68,12 +86,23 @@ def _add_bounds(serve: argparse.ArgumentParser) -> None:
                             f"(default {Limits.keep_alive_timeout:g})")
 
 
+def _comet_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {"comet": not args.no_comet}
+    if args.comet_workspace is not None:
+        options["comet_workspace"] = args.comet_workspace
+    if args.comet_api_key is not None:
+        options["comet_api_key"] = args.comet_api_key
+    return options
+
+
 def serve(args: argparse.Namespace) -> int:
-    controlled = ControlledApp(create_app(allowed_hosts=args.allowed_hosts,
-                                          cors_allowed_origins=args.cors_allowed_origins,
-                                          max_artifact_bytes=args.max_artifact_bytes,
-                                          max_artifact_store_bytes=args.max_artifact_store_bytes),
-                               record=args.record)
+    base = create_app(allowed_hosts=args.allowed_hosts,
+                      cors_allowed_origins=args.cors_allowed_origins,
+                      max_artifact_bytes=args.max_artifact_bytes,
+                      max_artifact_store_bytes=args.max_artifact_store_bytes,
+                      legacy_routes=args.legacy_routes,
+                      **_comet_options(args))
+    controlled = oci_options.serve_app(args, base, record=args.record)
     if args.load is not None:
         try:
             controlled.load_file(args.load)
@@ -82,7 +111,12 @@ def serve(args: argparse.Namespace) -> int:
             return 1
     if args.seed is not None:
         controlled.seed(args.seed)
-    app = controlled.app if args.no_control else controlled
+    if not demo_options.fill(args, controlled):
+        return 1
+    app = oci_options.without_control(controlled) if args.no_control else controlled
+    app = ui_options.wrap(args, app, base.security)
+    if app is None:
+        return 1
     server = ThreadedServer(app, host=args.host, port=args.port,
                             max_connections=args.max_connections,
                             request_timeout=args.timeout,
@@ -102,6 +136,9 @@ def serve(args: argparse.Namespace) -> int:
               "authentication). Use --host 127.0.0.1 to stay on this machine.",
               file=sys.stderr, flush=True)
     print(f"fakeflow listening on {server.url}", flush=True)
+    note = oci_options.tracking_note(controlled, server.url)
+    if note:
+        print(note, flush=True)
     try:
         stop.wait()
     finally:
@@ -116,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "fetch-ui":
+        return ui_options.fetch(args)
+    if args.command == "demo":
+        return demo_options.run(args)
     return 2
 
 

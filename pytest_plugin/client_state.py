@@ -22,6 +22,8 @@ CLIENT_ENV = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    # Export each trace before the traced call returns, so a test sees it at once.
+    "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING": "false",
 }
 MANAGED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
                "MLFLOW_RUN_ID", *CLIENT_ENV)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fakeflow.control import ControlledApp, Fault, RequestLog
 from fakeflow.state.snapshot import Snapshot
@@ -13,6 +13,9 @@ from fakeflow.state.tracking import TrackingStore
 from pytest_plugin.client_state import ClientState
 from pytest_plugin.rest import RestClient, RestError
 from pytest_plugin.services import FakeService, TargetService, worker_id
+
+if TYPE_CHECKING:
+    from pytest_plugin.traces import Traces
 
 _counter = itertools.count()
 
@@ -82,6 +85,13 @@ class FakeflowHandle:
         return self._app().store
 
     @property
+    def traces(self) -> "Traces":
+        """The traces this test produced, as plain objects (see ``pytest_plugin.traces``)."""
+        from pytest_plugin.traces import collect
+
+        return collect(self)
+
+    @property
     def requests(self) -> RequestLog:
         """Every MLflow API call the fake received during this test."""
         return self._app().log
@@ -145,6 +155,9 @@ class FakeflowHandle:
         state, self._state = self._state, None
         try:
             if state is not None:
+                from pytest_plugin.traces import flush_client
+
+                flush_client()  # traces still queued go to this test's server, not the next
                 state.end_leaked_runs()
         finally:
             if state is not None:

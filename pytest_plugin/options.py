@@ -24,7 +24,15 @@ _OPTIONS = (
     ("fakeflow_fast_probes", "--fakeflow-fast-probes", "FAKEFLOW_FAST_PROBES",
      "'yes' (default): make the MLflow client's per-request Databricks/IPython/Spark import "
      "probes fail fast when those are not installed; 'no': leave imports alone"),
+    ("fakeflow_legacy_routes", "--fakeflow-legacy-routes", "FAKEFLOW_LEGACY_ROUTES",
+     "'yes': the fake also serves the routes of MLflow's older REST documentation that 3.17.2 "
+     "answers with 404 (experiments/list, the 2.0 preview model registry); 'no' (default)"),
+    ("fakeflow_profile", "--fakeflow-profile", "FAKEFLOW_PROFILE",
+     "'mlflow' (default) or 'oci-aidp': the fake answers as Oracle's AI Data Platform does "
+     "(vendor path prefix, opc-* headers, {code, message} errors); the tracking URI is a "
+     "workspace's .../mlops"),
 )
+PROFILES = ("mlflow", "oci-aidp")
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class Settings:
     seed: int | None = None
     reset: str = "function"
     fast_probes: bool = True
+    legacy_routes: bool = False
+    profile: str = "mlflow"
 
     @property
     def against_real_server(self) -> bool:
@@ -85,4 +95,7 @@ def read_settings(config: pytest.Config) -> Settings:
         reset=_choice(raw["fakeflow_reset"], RESET_SCOPES, "fakeflow_reset", "function"),
         fast_probes=_choice(raw["fakeflow_fast_probes"], ("yes", "no", "true", "false", "1", "0"),
                             "fakeflow_fast_probes", "yes") in ("yes", "true", "1"),
+        legacy_routes=_choice(raw["fakeflow_legacy_routes"], ("yes", "no", "true", "false", "1", "0"),
+                              "fakeflow_legacy_routes", "no") in ("yes", "true", "1"),
+        profile=_choice(raw["fakeflow_profile"], PROFILES, "fakeflow_profile", "mlflow"),
     )

@@ -15,7 +15,9 @@ Fixtures:
 
 Options (command line, else environment, else ini): ``--fakeflow-transport`` /
 ``FAKEFLOW_TRANSPORT`` / ``fakeflow_transport``; ``--fakeflow-target``; ``--fakeflow-seed``;
-``--fakeflow-reset``; ``--fakeflow-fast-probes``. Markers: ``fakeflow_real`` and ``fakeflow_only``.
+``--fakeflow-reset``; ``--fakeflow-fast-probes``; ``--fakeflow-profile`` (``oci-aidp``: the
+fake as Oracle's AI Data Platform, and ``url`` its default workspace's ``…/mlops``).
+Markers: ``fakeflow_real`` and ``fakeflow_only``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ from typing import Any
 import requests
 
 from fakeflow import transport
-from fakeflow.control import ControlledApp
+from fakeflow.dialects.oci import options as oci_options
 from fakeflow.server import ThreadedServer
+from fakeflow.web.app import create_app
 from pytest_plugin.options import Settings
 from pytest_plugin.rest import RestClient
 
@@ -26,7 +27,9 @@ class FakeService:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.app = ControlledApp()
+        self.app = oci_options.controlled_app(
+            None if settings.profile == "mlflow" else settings.profile,
+            create_app(legacy_routes=settings.legacy_routes))
         self.app.seed(settings.seed)
         #: Exceptions the fake raised while answering (each fails the test that caused it).
         self.errors: list[BaseException] = []
@@ -46,11 +49,12 @@ class FakeService:
         self.url = self.server.url
         if self.settings.transport == "inprocess":
             transport.install(self.url, self.app)
+        self.url += oci_options.tracking_path(self.app)  # a vendor profile's mount, else ""
         return self
 
     def stop(self) -> None:
         if self.url and self.settings.transport == "inprocess":
-            transport.uninstall(self.url)
+            transport.uninstall(self.server.url)
         if self._rest is not None:
             self._rest.close()
         self.server.stop()

@@ -1,8 +1,8 @@
 """The real MLflow client creates, finalises, tags, fills and registers a logged model through
 real MLflow 3.17.2 and through fakeflow; what it reads back must agree.
 
-(``mlflow.pyfunc`` needs numpy, which the skinny client venv lacks, so the model's files are
-written by hand and uploaded with ``log_model_artifacts``.)
+(The model's files are written by hand and uploaded with ``log_model_artifacts``: the lower-level
+calls; tests/test_model_workflow_client.py drives ``mlflow.pyfunc`` itself.)
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ class RestClient:
 
     def __init__(self, tracking_uri: str, session: requests.Session | None = None,
                  timeout: float = 30.0) -> None:
-        self.base = tracking_uri.rstrip("/") + "/api/2.0/mlflow"
+        self.root = tracking_uri.rstrip("/")
+        self.base = self.root + "/api/2.0/mlflow"
         self.session = session or requests.Session()
         self.timeout = timeout
 
@@ -152,6 +153,20 @@ class RestClient:
         return self._pages("GET", "metrics/get-history",
                            {"run_id": run_id, "metric_key": key, "max_results": max_results},
                            "metrics", as_params=True)
+
+    def upload_artifact(self, artifact_uri: str, path: str, data: bytes,
+                        content_type: str = "application/octet-stream") -> None:
+        """PUT one file under an ``mlflow-artifacts:/`` root (a run's or a logged model's)
+        through the server's artifact proxy."""
+        prefix = "mlflow-artifacts:"
+        if not artifact_uri.startswith(prefix):
+            raise ValueError(f"not a proxied artifact location: {artifact_uri!r}")
+        location = artifact_uri[len(prefix):].lstrip("/").rstrip("/")
+        answer = self.session.put(f"{self.root}/api/2.0/mlflow-artifacts/artifacts/{location}/{path}",
+                                  data=data, headers={"Content-Type": content_type},
+                                  timeout=self.timeout)
+        if answer.status_code != 200:
+            raise MlflowApiError(answer.status_code, "", answer.text[:500])
 
     # ---- model registry ---------------------------------------------------------------------
 

@@ -101,7 +101,9 @@ class ControlledApp:
         if not self.log.enabled and fault is None:
             return self.app(environ, start_response)
         # Only JSON bodies are kept: an artifact upload streams through and is never held twice.
-        body = _read_body(environ) if _is_json(environ.get("CONTENT_TYPE", "")) else b""
+        # So are OTLP span exports (protobuf), which the log shows as JSON.
+        keep = _is_json(environ.get("CONTENT_TYPE", "")) or path == "/v1/traces"
+        body = _read_body(environ) if keep else b""
         entry = LoggedRequest(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
                               body, time=time.time())
         if self.log.enabled:

@@ -33,7 +33,12 @@ class LoggedRequest:
 
     @property
     def json(self) -> Any:
-        """The request body parsed as JSON (``None`` when empty or not JSON)."""
+        """The request body parsed as JSON (``None`` when empty or not JSON); an OTLP protobuf
+        span export as its proto JSON."""
+        if self.path == "/v1/traces":
+            from fakeflow.web.otlp import export_as_json
+
+            return export_as_json(self.body)
         return _parse_json(self.body)
 
     @property

@@ -4,6 +4,12 @@ MLflow parses these strings with a general SQL lexer and then inspects the group
 its error messages quote whatever that lexer produced ("Invalid clause(s) in filter string:
 'OR'"). This module reproduces the lexing and grouping for the subset of SQL that can appear
 in a search filter, so that the same inputs split into the same pieces.
+
+Why not sqlparse itself: it would be a fourth runtime dependency, and a fake's answers must not
+change with what else is installed. Our rules follow sqlparse 0.6.1's in order, and its
+reserved-word lists are in ``sql_words``; ``tests/test_search_lexer_fidelity.py`` compares the
+two lexers on generated filters and arbitrary SQL-ish text, and the grammar-driven differential
+test compares whole answers with real MLflow. Lexing is also cheap here (and memoised).
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ from typing import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from fakeflow.search import sql_words
+
 
 class Kind(Enum):
     WS = "whitespace"
     NAME = "name"  # a bare or quoted name that will become (part of) an identifier
+    PLACEHOLDER = "placeholder"  # ?, :x, $1, %s: an operand, but never an identifier
     BUILTIN = "builtin"  # names such as `timestamp` that SQL treats as a type/builtin
     KEYWORD = "keyword"
     STRING = "string"  # '...'
@@ -57,16 +66,11 @@ class Tok:
 
 _LETTER = "A-Za-zÀ-Üà-ü"
 
-# Keywords that are not names. Bare words outside this set lex as names; only the words that
-# matter for filter/order_by strings (and common SQL statement words) are listed.
-_DML = frozenset("SELECT INSERT UPDATE DELETE MERGE REPLACE UPSERT".split())
-_KEYWORDS = frozenset(
-    """AND OR NOT IS NULL IN AS FROM CASE VALUES USING WHERE
-    CREATE DROP ALTER TABLE BY ORDER GROUP HAVING LIMIT OFFSET JOIN ON UNION ALL DISTINCT
-    BETWEEN EXISTS TRUE FALSE THEN ELSE END WHEN WITH INTO SET ANY SOME ASC DESC LIKE ILIKE
-    ESCAPE NOTNULL ISNULL""".split()
-)
-_BUILTINS = frozenset("TIMESTAMP DATE TIME INT INTEGER FLOAT TEXT VARCHAR CHAR BOOLEAN".split())
+# Bare words are names unless the SQL lexer's dictionaries reserve them (``sql_words``).
+_DML = sql_words.DML
+_KEYWORDS = (sql_words.KEYWORD - _DML) | frozenset("NOTNULL ISNULL ESCAPE".split())
+_BUILTINS = sql_words.BUILTIN
+_OPERATOR_WORDS = sql_words.OPERATOR
 
 _RULES: list[tuple[re.Pattern[str], Kind | None]] = [
     (re.compile(r"(--|# ).*?(\r\n|\r|\n|$)"), Kind.OTHER),
@@ -75,8 +79,15 @@ _RULES: list[tuple[re.Pattern[str], Kind | None]] = [
     (re.compile(r":=|::"), Kind.OTHER),
     (re.compile(r"\*"), Kind.OPERATOR),
     (re.compile(r"`(``|[^`])*`"), Kind.NAME),
+    (re.compile(r"´(´´|[^´])*´"), Kind.NAME),
+    (re.compile(r"\?"), Kind.PLACEHOLDER),
+    (re.compile(r"%(\(\w+\))?s"), Kind.PLACEHOLDER),
+    (re.compile(r"(?<!\w)[$:?]\w+"), Kind.PLACEHOLDER),
+    (re.compile(r"\\\w+"), Kind.OTHER),
     (re.compile(r"(CASE|IN|VALUES|USING|FROM|AS)\b", re.I), Kind.KEYWORD),
+    (re.compile(rf"(@|##|#)[{_LETTER}]\w+"), Kind.NAME),
     (re.compile(rf"[{_LETTER}]\w*(?=\s*\.(?!\d))"), Kind.NAME),
+    (re.compile(rf"(?<=\.)[{_LETTER}]\w*"), Kind.NAME),
     (re.compile(rf"[{_LETTER}]\w*(?=\()"), Kind.NAME),
     (re.compile(r"-?0x[\dA-F]+", re.I), Kind.HEX),
     (re.compile(r"-?\d+(\.\d+)?E-?\d+", re.I), Kind.FLOAT),
@@ -85,11 +96,23 @@ _RULES: list[tuple[re.Pattern[str], Kind | None]] = [
     (re.compile(r"'(''|\\'|[^'])*'"), Kind.STRING),
     (re.compile(r'"(""|\\"|[^"])*"'), Kind.SYMBOL),
     (re.compile(r'(""|".*?[^\\]")'), Kind.SYMBOL),
+    (re.compile(r"(?<![\w\])])(\[[^\]\[]+\])"), Kind.NAME),
+    (re.compile(r"((LEFT\s+|RIGHT\s+|FULL\s+)?(INNER\s+|OUTER\s+|STRAIGHT\s+)?|(CROSS\s+|NATURAL\s+)?)?"
+                r"JOIN\b", re.I), Kind.KEYWORD),
+    (re.compile(r"END(\s+IF|\s+LOOP|\s+WHILE|\s+FOR|\s+CASE)?\b", re.I), Kind.KEYWORD),
+    (re.compile(r"IF\s+(NOT\s+)?EXISTS\b", re.I), Kind.KEYWORD),
     (re.compile(r"NOT\s+NULL\b", re.I), Kind.KEYWORD),
-    (re.compile(r"(ASC|DESC)\b", re.I), Kind.KEYWORD),
+    (re.compile(r"(ASC|DESC)(\s+NULLS\s+(FIRST|LAST))?\b", re.I), Kind.KEYWORD),
+    (re.compile(r"NULLS\s+(FIRST|LAST)\b", re.I), Kind.KEYWORD),
+    (re.compile(r"(UNION\s+ALL|GROUP\s+BY|ORDER\s+BY|PRIMARY\s+KEY|HANDLER\s+FOR|GO(\s\d+))\b", re.I),
+     Kind.KEYWORD),
+    (re.compile(r"CREATE(\s+OR\s+REPLACE)?\b", re.I), Kind.KEYWORD),
+    (re.compile(r"DOUBLE\s+PRECISION\b", re.I), Kind.BUILTIN),
     (re.compile(r"(NOT\s+)?(LIKE|ILIKE|RLIKE)\b", re.I), Kind.COMPARISON),
+    (re.compile(r"(NOT\s+)?(REGEXP)(\s+(BINARY))?\b", re.I), Kind.COMPARISON),
     (re.compile(r"\w[$#\w]*"), None),  # keyword or name, decided by lookup
     (re.compile(r"[;:()\[\],.]"), Kind.PUNCT),
+    (re.compile(r"(->>?|#>>?|@>|<@|\?\|?|\?&|-|#-)"), Kind.OPERATOR),
     (re.compile(r"[<>=~!]+"), Kind.COMPARISON),
     (re.compile(r"[+/@#%^&|-]+"), Kind.OPERATOR),
 ]
@@ -111,6 +134,8 @@ def lex(text: str) -> list[Tok]:
                         kind = Kind.KEYWORD
                     elif word.upper() in _BUILTINS:
                         kind = Kind.BUILTIN
+                    elif word.upper() in _OPERATOR_WORDS:
+                        kind = Kind.OPERATOR
                     else:
                         kind = Kind.NAME
                 tokens.append(Tok(kind, word))
@@ -256,6 +281,7 @@ _OPERANDS = (
     Kind.INT,
     Kind.FLOAT,
     Kind.NAME,
+    Kind.PLACEHOLDER,
     Kind.OPERATION,
 )
 
@@ -274,7 +300,8 @@ def _group_comparisons(tokens: list[Tok]) -> list[Tok]:
 
 _LISTABLE = (
     Kind.FUNCTION, Kind.IDENTIFIER, Kind.COMPARE, Kind.LIST, Kind.INT, Kind.FLOAT,
-    Kind.STRING, Kind.SYMBOL, Kind.NAME, Kind.KEYWORD, Kind.OPERATION, Kind.OPERATOR,
+    Kind.STRING, Kind.SYMBOL, Kind.NAME, Kind.PLACEHOLDER, Kind.KEYWORD, Kind.OPERATION,
+    Kind.OPERATOR,
 )
 
 
@@ -288,7 +315,7 @@ def _group_lists(tokens: list[Tok]) -> list[Tok]:
 
 _ARITH_OPERANDS = (
     Kind.PAREN, Kind.FUNCTION, Kind.IDENTIFIER, Kind.OPERATION,
-    Kind.INT, Kind.FLOAT, Kind.STRING, Kind.SYMBOL, Kind.NAME,
+    Kind.INT, Kind.FLOAT, Kind.STRING, Kind.SYMBOL, Kind.NAME, Kind.PLACEHOLDER,
 )
 
 

@@ -7,9 +7,14 @@ every comparison needs the key to exist, metrics use the latest value with NaN m
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
-from fakeflow.search.compare import comparison
+from fakeflow.search.compare import OPERATORS, comparison
 from fakeflow.search.filter import (
     ATTRIBUTE,
     DATASET,
@@ -26,7 +31,7 @@ from fakeflow.search.filter import (
 from fakeflow.search.paging import decode_offset_token, page_slice, validate_max_results
 from fakeflow.search.views import lifecycle_stages
 from fakeflow.state.entities import Run
-from fakeflow.state.errors import INTERNAL_ERROR, MlflowError, bad_type, invalid
+from fakeflow.state.errors import BAD_REQUEST, INTERNAL_ERROR, MlflowError, bad_type, invalid
 
 RUN_NAME_TAG = "mlflow.runName"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
@@ -64,6 +69,7 @@ TAG_OPS = PARAM_OPS
 STRING_ATTR_OPS = ("!=", "=", "LIKE", "ILIKE", "IN", "NOT IN")
 DATASET_OPS = STRING_ATTR_OPS
 _NUMERIC_KEYS = frozenset({"start_time", "end_time"})
+_COST = {PARAM: 0, TAG: 0, ATTRIBUTE: 1, METRIC: 2, DATASET: 3}  # for the order of evaluation
 
 
 def canonical_key(key: str) -> str:
@@ -101,6 +107,17 @@ def _attribute(run: Run, key: str) -> Any:
     return getattr(run, key)
 
 
+def _sql_tuple_error(run: Run) -> bool:
+    raise AssertionError("never called: prepare_search raises first")
+
+
+#: A dataset clause comparing with a list by anything but IN: MLflow hands the tuple to SQLite,
+#: which refuses it when the query runs (after every other check), as a 400 whose message goes
+#: on to quote the SQL statement; we give its first line, without the parameter's position.
+_SQL_TUPLE_ERROR: Callable[[Run], bool] = _sql_tuple_error
+SQL_TUPLE_MESSAGE = "(sqlite3.ProgrammingError) Error binding parameter: type 'tuple' is not supported"
+
+
 def _matcher(clause: Clause) -> Callable[[Run], bool]:
     op = _check_comparator(clause)
     key, value = canonical_key(clause.key), clause.value
@@ -110,25 +127,28 @@ def _matcher(clause: Clause) -> Callable[[Run], bool]:
             return lambda run: (key in run.params) is present
         return lambda run: (key in run.tags) is present
     if clause.entity == METRIC:
-        matches = comparison(op, float(value))  # type: ignore[arg-type]
+        test, target = OPERATORS[op], float(value)  # type: ignore[arg-type]
         nan_matches = op == "!="
 
         def metric(run: Run) -> bool:
             history = run.metrics.get(key)
-            point = history.latest if history is not None else None
-            if point is None:
+            if history is None or (point := history.latest) is None:
                 return False
-            if point.value != point.value:  # NaN
+            number = point.value
+            if number != number:  # NaN
                 return nan_matches
-            return matches(point.value)
+            return test(number, target)
 
         return metric
     matches = comparison(op, value)
-    if clause.entity == PARAM:
-        return lambda run: matches(run.params.get(key))
-    if clause.entity == TAG:
-        return lambda run: matches(run.tags.get(key))
+    if clause.entity in (PARAM, TAG):
+        test = OPERATORS[op]
+        if clause.entity == PARAM:
+            return lambda run: (v := run.params.get(key)) is not None and test(v, value)
+        return lambda run: (v := run.tags.get(key)) is not None and test(v, value)
     if clause.entity == DATASET:
+        if isinstance(value, tuple) and op not in ("IN", "NOT IN"):
+            return _SQL_TUPLE_ERROR
         if key == "context":
             return lambda run: any(
                 matches(d.tags.get(DATASET_CONTEXT_TAG)) for d in run.dataset_inputs
@@ -139,6 +159,12 @@ def _matcher(clause: Clause) -> Callable[[Run], bool]:
 
 # ---------------------------------------------------------------------------------------------
 # Ordering
+#
+# The sort values are read under the store lock, one column per order key (a list, one value
+# per selected run: the value, ``None`` when missing, ``_NAN`` for a NaN metric); sorting the
+# columns needs no lock. Stable sorts from the least significant key, each with a C-level key
+# function (``column.__getitem__``); within a key, present values go in the requested direction
+# and NaN then missing values always come after them.
 
 
 def _order_keys(order_by: Sequence[str] | None) -> list[OrderKey]:
@@ -162,62 +188,121 @@ def _order_keys(order_by: Sequence[str] | None) -> list[OrderKey]:
     return keys
 
 
-_MISSING = 2
-_NAN = 1
+_NAN = object()  # a NaN metric's place in a sort column
 
 
-def _value_getter(key: OrderKey) -> Callable[[Run], Any]:
-    """The sort value of a run, or ``_NAN`` / ``_MISSING`` ranks (present values rank 0)."""
+def _column_getter(key: OrderKey) -> Callable[[Run], Any]:
+    """A run's sort value for ``key``: the value, ``None`` if missing, ``_NAN`` for NaN."""
     name = key.key
     if key.entity == METRIC:
 
         def metric(run: Run) -> Any:
             history = run.metrics.get(name)
-            point = history.latest if history is not None else None
-            if point is None:
-                return _MISSING
-            return _NAN if point.value != point.value else (point.value,)
+            if history is None or (point := history.latest) is None:
+                return None
+            value = point.value
+            return _NAN if value != value else value
 
         return metric
     if key.entity == PARAM:
-        return lambda run: _MISSING if (v := run.params.get(name)) is None else (v,)
+        return lambda run: run.params.get(name)
     if key.entity == TAG:
-        return lambda run: _MISSING if (v := run.tags.get(name)) is None else (v,)
-    return lambda run: _MISSING if (v := getattr(run, name)) is None else (v,)
+        return lambda run: run.tags.get(name)
+    return attrgetter(name)
+
+
+def sort_columns(size: int, columns: Sequence[list[Any]], keys: Sequence[OrderKey]) -> list[int]:
+    """Positions ``0..size-1`` in the order the columns (one per key) give."""
+    order = list(range(size))
+    for used, column in enumerate(columns, 1):
+        if len(set(column)) == size:  # no ties: the keys after this one cannot matter
+            columns, keys = columns[:used], keys[:used]
+            break
+    for column, key in zip(reversed(columns), reversed(keys)):
+        get = column.__getitem__
+        if None in column or _NAN in column:
+            present = [i for i in order if (v := column[i]) is not None and v is not _NAN]
+            present.sort(key=get, reverse=not key.ascending)
+            order = (present + [i for i in order if column[i] is _NAN]
+                     + [i for i in order if column[i] is None])
+        else:
+            order.sort(key=get, reverse=not key.ascending)
+    return order
 
 
 def sort_runs(runs: list[Run], keys: list[OrderKey]) -> list[Run]:
-    ordered = list(runs)
-    # Stable sorts from the least significant key: within each key, present values sort in the
-    # requested direction and the rank (present < NaN < missing) always ascends.
-    for key in reversed(keys):
-        getter = _value_getter(key)
-        values = [(getter(run), run) for run in ordered]
-        present = [item for item in values if item[0].__class__ is tuple]
-        if len(present) == len(values):
-            present.sort(key=_first_value, reverse=not key.ascending)
-            ordered = [run for _, run in present]
-            continue
-        present.sort(key=_first_value, reverse=not key.ascending)
-        nans = [run for value, run in values if value == _NAN]
-        missing = [run for value, run in values if value == _MISSING]
-        ordered = [run for _, run in present] + nans + missing
-    return ordered
-
-
-def _first_value(item: tuple[tuple[Any], Run]) -> Any:
-    return item[0][0]
+    columns = [list(map(_column_getter(k), runs)) for k in keys]
+    return [runs[i] for i in sort_columns(len(runs), columns, keys)]
 
 
 # ---------------------------------------------------------------------------------------------
-# Entry point
+# Entry points
 
 
-def _all(matchers: list[Callable[[Run], bool]], run: Run) -> bool:
-    for matches in matchers:
-        if not matches(run):
-            return False
-    return True
+@dataclass(frozen=True)
+class RunQuery:
+    """A validated search: everything but the runs it is applied to."""
+
+    filter_string: str | None
+    order_by: tuple[str, ...]
+    view: frozenset[str]
+    max_results: int
+    offset: int
+    matchers: tuple[Callable[[Run], bool], ...]
+    keys: tuple[OrderKey, ...]
+
+    @property
+    def cache_key(self) -> tuple:
+        return (self.filter_string or "", self.order_by, self.view)
+
+    def select(self, runs: Iterable[Run]) -> tuple[list[Run], list[list[Any]]]:
+        """The matching runs and their sort columns: the part that reads run state (lock held).
+
+        Clauses narrow the list one after another (cheap ones first), so later clauses look
+        at fewer runs and no per-run loop over the clauses is needed."""
+        stages = self.view
+        if len(stages) == 1:
+            (stage,) = stages
+            selected = [r for r in runs if r.lifecycle_stage == stage]
+        else:
+            selected = [r for r in runs if r.lifecycle_stage in stages]
+        for matches in self.matchers:
+            selected = list(filter(matches, selected))
+        return selected, [list(map(_column_getter(k), selected)) for k in self.keys]
+
+    def order(self, selected: tuple[list[Run], list[list[Any]]]) -> list[Run]:
+        """All matching runs in order (no lock needed: the columns are a snapshot)."""
+        runs, columns = selected
+        return [runs[i] for i in sort_columns(len(runs), columns, self.keys)]
+
+    def page(self, ordered: list[Run]) -> tuple[list[Run], str | None]:
+        return page_slice(ordered, self.offset, self.max_results)
+
+
+def prepare_search(
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+    page_token: str | None,
+    run_view_type: str | int | None,
+) -> RunQuery:
+    """Validate a search as MLflow does, in its order: max_results, filter syntax, order_by,
+    filter comparators, page token. Reads no state, so it runs outside the store lock."""
+    if max_results is None:
+        max_results = DEFAULT_MAX_RESULTS
+    if max_results > MAX_RESULTS_LIMIT:
+        # The request-schema check (<= 50000) runs before the store's and words it differently.
+        raise bad_type("max_results", max_results)
+    validate_max_results(max_results)
+    clauses = parse_filter(RUN_GRAMMAR, filter_string)
+    keys = _order_keys(order_by)
+    built = [(_COST.get(c.entity, 1), _matcher(c)) for c in clauses]  # errors in clause order
+    matchers = tuple(m for _, m in sorted(built, key=lambda item: item[0]))
+    offset = decode_offset_token(page_token)
+    if _SQL_TUPLE_ERROR in matchers:
+        raise MlflowError(SQL_TUPLE_MESSAGE, BAD_REQUEST)
+    return RunQuery(filter_string, tuple(order_by or ()), lifecycle_stages(run_view_type),
+                    max_results, offset, matchers, tuple(keys))
 
 
 def search_runs(
@@ -230,19 +315,60 @@ def search_runs(
 ) -> tuple[list[Run], str | None]:
     """One page of matching runs and the next page token (None when nothing follows).
 
-    Validation happens in MLflow's order: max_results, filter syntax, order_by, filter
-    comparators, page token. (The caller validates experiment ids; MLflow checks those last.) ``max_results=None`` means the protocol default (1000).
+    ``max_results=None`` means the protocol default (1000). (The caller validates experiment
+    ids.)
     """
-    if max_results is None:
-        max_results = DEFAULT_MAX_RESULTS
-    if max_results > MAX_RESULTS_LIMIT:
-        # The request-schema check (<= 50000) runs before the store's and words it differently.
-        raise bad_type("max_results", max_results)
-    validate_max_results(max_results)
-    clauses = parse_filter(RUN_GRAMMAR, filter_string)
-    keys = _order_keys(order_by)
-    matchers = [_matcher(c) for c in clauses]
-    offset = decode_offset_token(page_token)
-    stages = lifecycle_stages(run_view_type)
-    selected = [run for run in runs if run.lifecycle_stage in stages and _all(matchers, run)]
-    return page_slice(sort_runs(selected, keys), offset, max_results)
+    query = prepare_search(filter_string, order_by, max_results, page_token, run_view_type)
+    return query.page(query.order(query.select(runs)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Remembered orderings
+
+
+class RunSearchCache:
+    """The last few complete orderings, so that paging through a large result costs a slice.
+
+    An entry is valid while the runs it was computed from are unchanged: every write to a run
+    moves its ``revision`` on (``TrackingStore._run_for_write``), creating or removing a run
+    changes the id list, and replacing the whole state changes the store's ``generation``.
+    """
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple, tuple[tuple, list[Run]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def signature(generation: int, run_ids: Sequence[str], runs: Sequence[Run]) -> tuple:
+        return (generation, len(runs), hash(tuple(run_ids)), sum(map(_REVISION, runs)))
+
+    def get(self, key: tuple, signature: tuple) -> list[Run] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != signature:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, signature: tuple, ordered: list[Run]) -> None:
+        with self._lock:
+            self._entries[key] = (signature, ordered)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+
+_REVISION = attrgetter("revision")
+_CACHES: "weakref.WeakKeyDictionary[object, RunSearchCache]" = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(owner: object) -> RunSearchCache:
+    """The cache of one store (dropped with it)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(owner)
+        if cache is None:
+            cache = _CACHES[owner] = RunSearchCache()
+        return cache

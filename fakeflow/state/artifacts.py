@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple
 
+#: Longest file name (one path component, in bytes) a Linux filesystem takes (NAME_MAX).
+NAME_MAX = 255
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 
@@ -52,6 +54,11 @@ def _parents(path: str) -> Iterator[str]:
     while path:
         path = path.rpartition("/")[0]
         yield path
+
+
+def name_too_long(name: str) -> bool:
+    """Whether a file system would refuse ``name`` as one path component (ENAMETOOLONG)."""
+    return len(name.encode("utf-8", "surrogatepass")) > NAME_MAX
 
 
 def _under(directory: str, path: str) -> bool:
@@ -158,11 +165,19 @@ class ArtifactStore:
 
     def make_dirs(self, path: str) -> None:
         with self.lock:
-            for parent in [path, *_parents(path)]:
-                if parent in self._files:
-                    raise Conflict(f"not a directory: {parent!r}")
+            self._check_can_make_dirs(path)
             self._dirs.add(path)
             self._dirs.update(_parents(path))
+
+    def check_can_make_dirs(self, path: str) -> None:
+        """Raise ``Conflict`` where ``make_dirs(path)`` would (a file on the way); change nothing."""
+        with self.lock:
+            self._check_can_make_dirs(path)
+
+    def _check_can_make_dirs(self, path: str) -> None:
+        for parent in [path, *_parents(path)]:
+            if parent in self._files:
+                raise Conflict(f"not a directory: {parent!r}")
 
     def delete(self, path: str) -> None:
         """Remove a file, or a directory with everything under it; nothing there is fine."""
@@ -199,6 +214,20 @@ class ArtifactStore:
         with self.lock:
             return path in self._dirs or path in self._files
 
+    def reaches_long_name(self, path: str) -> bool:
+        """Whether looking ``path`` up on disk would fail with ENAMETOOLONG: the walk meets a
+        name over ``NAME_MAX`` bytes before it meets a missing entry or a file (which end it
+        quietly, as "not found")."""
+        with self.lock:
+            current = ""
+            for part in path.split("/") if path else ():
+                if name_too_long(part):
+                    return True
+                current = f"{current}/{part}" if current else part
+                if current not in self._dirs:
+                    return False
+        return False
+
     def list(self, directory: str) -> list[Entry]:
         """The direct children of ``directory``, sorted by name; a file or nothing lists empty.
 
@@ -224,4 +253,4 @@ class ArtifactStore:
             return sorted(self._dirs - {""}), sorted(self._files.items())
 
 
-__all__ = ["ArtifactStore", "Conflict", "Entry", "StoredFile", "TooLarge"]
+__all__ = ["NAME_MAX", "ArtifactStore", "Conflict", "Entry", "StoredFile", "TooLarge", "name_too_long"]

@@ -83,6 +83,7 @@ class RegistryStore:
     def _version(self, name: str, version: str) -> ModelVersion:
         rv.check_model_name(name)
         number = rv.parse_version(version)
+        rv.check_version_fits(number)
         model = self.models.get(name)
         mv = model.versions.get(number) if model is not None else None
         if mv is None or mv.deleted:

@@ -6,7 +6,7 @@ import posixpath
 import re
 
 from fakeflow.state import validation as v
-from fakeflow.state.errors import MlflowError, invalid
+from fakeflow.state.errors import INTERNAL_ERROR, MlflowError, invalid
 from fakeflow.state.registry_entities import ACTIVE_STAGES, ALL_STAGES
 
 MAX_REGISTRY_TAG_KEY_LENGTH = 250
@@ -49,6 +49,16 @@ def parse_version(version: str) -> int:
         return int(version)
     except (TypeError, ValueError):
         raise invalid(f"Parameter 'version' must be an integer, got '{version}'.") from None
+
+
+SQLITE_INTEGER = range(-(2**63), 2**63)
+
+
+def check_version_fits(number: int) -> None:
+    """MLflow looks a version up with an SQL query; SQLite cannot bind a number beyond 64 bits
+    and the lookup fails with an internal error (before it could find or miss anything)."""
+    if number not in SQLITE_INTEGER:
+        raise MlflowError("Python int too large to convert to SQLite INTEGER", INTERNAL_ERROR)
 
 
 def canonical_stage(stage: str) -> str:

@@ -16,14 +16,14 @@ import base64
 import binascii
 import json
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from fakeflow.state.entities import Dataset, DatasetInput, Experiment, ModelOutput, Run
-from fakeflow.state.logged_models import LoggedModel
+from fakeflow.state.logged_models import dump_logged_model, load_logged_model
 from fakeflow.state.metric_history import MetricHistory, MetricPoint, json_number
 from fakeflow.state.registry_snapshot import dump_registry, load_registry
+from fakeflow.state.traces import decode_traces
 from fakeflow.state.tracking import TrackingStore
 
 FORMAT = "fakeflow-snapshot"
@@ -139,7 +139,8 @@ def dump(store: TrackingStore) -> Snapshot:
             ],
             "artifacts": _dump_artifacts(store),
             "registry": dump_registry(store.registry),
-            "logged_models": [asdict(m) for m in store.logged_models.models.values()],
+            "logged_models": [dump_logged_model(m) for m in store.logged_models.models.values()],
+            "traces": store.traces.export(),
         }
 
 
@@ -236,7 +237,8 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
             snapshot.get("artifacts") or {"dirs": [], "files": []}
         )
         registered_models = load_registry(snapshot.get("registry") or [])
-        logged_models = {d["model_id"]: LoggedModel(**d) for d in snapshot.get("logged_models") or []}
+        logged_models = {d["model_id"]: load_logged_model(d) for d in snapshot.get("logged_models") or []}
+        traces = decode_traces(snapshot.get("traces") or [])
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):
             raise
@@ -265,6 +267,7 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         store.next_experiment_id = next_experiment_id
         store.registry.models = registered_models
         store.logged_models.models = logged_models
+        store.traces.traces = traces
         _load_ids(store, snapshot.get("ids") or {})
         store.artifacts.clear()  # (reset cleared it too) bounds stay as configured
         for directory in artifact_dirs:

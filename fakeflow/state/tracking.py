@@ -47,18 +47,23 @@ KeyValue = tuple[str, str]
 
 
 class MetricInput(tuple):
-    """(key, value, timestamp, step, model_id) as the web layer hands metrics over."""
+    """(key, value, timestamp, step, model_id, dataset_name, dataset_digest) as the web layer
+    hands metrics over ("" = none)."""
 
     __slots__ = ()
 
-    def __new__(cls, key: str, value: float, timestamp: int, step: int = 0, model_id: str = ""):
-        return super().__new__(cls, (key, value, timestamp, step, model_id))
+    def __new__(cls, key: str, value: float, timestamp: int, step: int = 0, model_id: str = "",
+                dataset_name: str = "", dataset_digest: str = ""):
+        return super().__new__(cls, (key, value, timestamp, step, model_id, dataset_name,
+                                     dataset_digest))
 
     key = property(lambda self: self[0])
     value = property(lambda self: self[1])
     timestamp = property(lambda self: self[2])
     step = property(lambda self: self[3])
     model_id = property(lambda self: self[4])
+    dataset_name = property(lambda self: self[5])
+    dataset_digest = property(lambda self: self[6])
 
 
 class TrackingStore:
@@ -80,6 +85,9 @@ class TrackingStore:
         #: Artifact files (their own lock; MLflow keeps them apart from the database too).
         self.artifacts = ArtifactStore()
         self.logged_models = LoggedModelStore(self)  # MLflow 3 logged models, same lock
+        from fakeflow.state.traces import TraceStore
+
+        self.traces = TraceStore(self)  # MLflow 3 traces and assessments, same lock
         self.reset()
 
     # ---- lifecycle of the whole store -------------------------------------------------------
@@ -98,6 +106,7 @@ class TrackingStore:
             self.next_experiment_id = 1
             self.registry.reset()
             self.logged_models.reset()
+            self.traces.reset()
             self.artifacts.clear()
             now = self.clock.now_ms()
             self._add_experiment(
@@ -349,6 +358,29 @@ class TrackingStore:
         with self.lock:
             self._set_lifecycle(self._run(run_id), ACTIVE)
 
+    def purge_run(self, run_id: str) -> Run:
+        """Forget a run for good (what ``mlflow gc`` does; other APIs' hard delete). Its artifact
+        files stay for the caller to drop: they live in the artifact store, not under this lock."""
+        with self.lock:
+            run = self._run(run_id)
+            del self.runs[run_id]
+            self.runs_by_experiment[run.experiment_id].remove(run_id)
+            run.revision += 1
+            return run
+
+    def move_run(self, run_id: str, experiment_id: str) -> None:
+        """Re-home a run in another active experiment (other APIs' "move"); its artifact URI
+        stays where its files are."""
+        with self.lock:
+            run = self._run(run_id)
+            target = self._experiment(experiment_id, (ACTIVE,))
+            if target.experiment_id == run.experiment_id:
+                return
+            self.runs_by_experiment[run.experiment_id].remove(run_id)
+            self.runs_by_experiment[target.experiment_id].append(run_id)
+            run.experiment_id = target.experiment_id
+            run.revision += 1
+
     @staticmethod
     def _set_lifecycle(run: Run, stage: str) -> None:
         run.lifecycle_stage = stage
@@ -373,10 +405,13 @@ class TrackingStore:
     def log_metric(self, run_id: str, metric: MetricInput) -> None:
         with self.lock:
             if metric.model_id:
-                self._run_for_write(run_id)
-                raise _unknown_model_error()
-            v.check_metric(metric.key, metric.value, metric.timestamp, metric.step)
-            run = self._run_for_write(run_id)
+                # MLflow checks the run first here, then records the model's row, then the run's.
+                run = self._run_for_write(run_id)
+                v.check_metric(metric.key, metric.value, metric.timestamp, metric.step)
+                self.logged_models.log_metrics(run.run_id, run.experiment_id, [metric])
+            else:
+                v.check_metric(metric.key, metric.value, metric.timestamp, metric.step)
+                run = self._run_for_write(run_id)
             self._append_metric(run, metric)
 
     def _append_metric(self, run: Run, metric: MetricInput) -> None:
@@ -440,9 +475,9 @@ class TrackingStore:
                 run.params.setdefault(key, value)
             for metric in metrics:
                 self._append_metric(run, metric)
-            if any(metric.model_id for metric in metrics):
-                # MLflow has committed params and run metrics by now; the tags are lost.
-                raise _unknown_model_error()
+            # MLflow has committed params and run metrics by now: if the models' rows are
+            # refused, the tags are lost.
+            self.logged_models.log_metrics(run.run_id, run.experiment_id, metrics)
             for key, value in tags:
                 self._set_tag(run, key, value)
 
@@ -493,19 +528,26 @@ class TrackingStore:
         order_by: Sequence[str] | None,
         page_token: str | None,
     ) -> tuple[list[Run], str | None]:
-        from fakeflow.search.runs import search_runs  # loaded on first use: faster startup
+        """Validation reads no state and sorting works on a snapshot of the sort values, so
+        the lock is held only to pick the matching runs (or to check a remembered ordering)."""
+        from fakeflow.search.runs import cache_for, prepare_search  # loaded on first use
 
+        wanted = [str(v.parse_experiment_id(e)) for e in experiment_ids]
+        for experiment_id in wanted:
+            v.check_sqlite_integer(int(experiment_id))
+        scope = tuple(dict.fromkeys(wanted))
+        query = prepare_search(filter_string, order_by, max_results, page_token, run_view_type)
+        cache, key = cache_for(self), query.cache_key + (scope,)
         with self.lock:
-            wanted = [str(v.parse_experiment_id(e)) for e in experiment_ids]
-            for experiment_id in wanted:
-                v.check_sqlite_integer(int(experiment_id))
-            runs = [
-                self.runs[run_id]
-                for experiment_id in dict.fromkeys(wanted)
-                for run_id in self.runs_by_experiment.get(experiment_id, ())
-            ]
-            return search_runs(runs, filter_string, order_by, max_results, page_token,
-                               run_view_type)
+            run_ids = [r for e in scope for r in self.runs_by_experiment.get(e, ())]
+            runs = list(map(self.runs.__getitem__, run_ids))
+            signature = cache.signature(self.generation, run_ids, runs)
+            ordered = cache.get(key, signature)
+            selected = query.select(runs) if ordered is None else None
+        if ordered is None:
+            ordered = query.order(selected)
+            cache.put(key, signature, ordered)
+        return query.page(ordered)
 
     # ---- inputs, outputs, legacy models -------------------------------------------------------
 
@@ -571,5 +613,3 @@ class TrackingStore:
 def _foreign_key_error() -> MlflowError:
     return MlflowError("(sqlite3.IntegrityError) FOREIGN KEY constraint failed", BAD_REQUEST)
 
-
-_unknown_model_error = _foreign_key_error

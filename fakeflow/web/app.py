@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.render import RawJSON, StreamedJSON, to_json
-from fakeflow.web.routes import all_routes
+from fakeflow.web.routes import Route, all_routes
 from fakeflow.web.security import SecurityPolicy, is_api_path, respond
 from fakeflow.web.status import error_body, http_status, status_line
 
@@ -33,13 +33,13 @@ class _Routing:
     rest: unknown paths (404), wrong methods (405), HEAD, and parameterised paths.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, routes: Sequence[Route] | None = None) -> None:
         self.handlers: dict[str, Handler] = {}
         self.exact: dict[str, dict[str, Handler]] = {}
         #: Handlers that stream their own request body, so run without the store lock.
         self.unlocked: set[Handler] = set()
         rules = []
-        for index, route in enumerate(all_routes()):
+        for index, route in enumerate(all_routes() if routes is None else routes):
             endpoint = f"r{index}"
             self.handlers[endpoint] = route.handler
             if not route.locked:
@@ -58,6 +58,15 @@ def _routing() -> _Routing:
     return _Routing()
 
 
+@functools.lru_cache(maxsize=None)
+def _legacy_routing() -> _Routing:
+    """The table plus the older documentation's routes (``legacy_routes=True``), compiled apart
+    so that the default table stays as it is."""
+    from fakeflow.dialects.legacy_rest import legacy_routes  # loaded only when asked for
+
+    return _Routing([*all_routes(), *legacy_routes()])
+
+
 class FakeflowApp:
     """A WSGI app that answers like an MLflow 3.17.2 server backed by ``store``."""
 
@@ -68,12 +77,13 @@ class FakeflowApp:
         allowed_hosts: str | Sequence[str] | None = None,
         cors_allowed_origins: str | Sequence[str] | None = None,
         security: SecurityPolicy | None = None,
+        legacy_routes: bool = False,
     ) -> None:
         self.store = store or TrackingStore()
         self.max_content_length = max_content_length
         #: Host, CORS and header rules as ``mlflow server`` has them (see fakeflow.web.security).
         self.security = security or SecurityPolicy.from_settings(allowed_hosts, cors_allowed_origins)
-        self._routing = _routing()
+        self._routing = _legacy_routing() if legacy_routes else _routing()
         #: Called with every unexpected exception (the pytest plugin re-raises them in tests).
         self.on_unexpected_error: Callable[[BaseException], None] | None = None
 
@@ -169,12 +179,25 @@ def create_app(store: TrackingStore | None = None, **options: Any) -> FakeflowAp
     ``allowed_hosts`` / ``cors_allowed_origins`` (comma-separated or lists) are ``mlflow
     server``'s options of the same names; unset, MLflow's environment variables and defaults
     (loopback and private addresses; loopback origins) apply. ``max_artifact_bytes`` /
-    ``max_artifact_store_bytes`` bound one artifact file and all of them (413 beyond)."""
+    ``max_artifact_store_bytes`` bound one artifact file and all of them (413 beyond).
+    ``legacy_routes=True`` also serves the routes of MLflow's older REST documentation that
+    3.17.2 answers with 404 (see fakeflow.dialects.legacy_rest). ``comet=False`` turns off
+    comet-ml's REST API (on by default); ``comet_workspace`` names its one workspace and
+    ``comet_api_key`` makes it refuse other keys (see fakeflow.dialects.comet)."""
     file_bound = options.pop("max_artifact_bytes", None)
     store_bound = options.pop("max_artifact_store_bytes", None)
+    comet = {key: options.pop(name) for name, key in _COMET_OPTIONS.items() if name in options}
     app = FakeflowApp(store, **options)
     app.store.artifacts.configure(file_bound, store_bound)
+    if comet:
+        from fakeflow.dialects.comet import configure
+
+        configure(app.store, **comet)
     return app
+
+
+#: create_app options of the Comet dialect (fakeflow.dialects.comet; on unless comet=False).
+_COMET_OPTIONS = {"comet": "enabled", "comet_workspace": "workspace", "comet_api_key": "api_key"}
 
 
 __all__ = ["FakeflowApp", "create_app"]

@@ -23,7 +23,7 @@ from werkzeug.exceptions import BadRequest, InternalServerError, MethodNotAllowe
 from werkzeug.http import quote_header_value
 from werkzeug.wrappers import Request, Response
 
-from fakeflow.state.artifacts import ArtifactStore, Conflict, StoredFile, TooLarge
+from fakeflow.state.artifacts import ArtifactStore, Conflict, StoredFile, TooLarge, name_too_long
 from fakeflow.state.errors import MlflowError, invalid, not_found
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web import messages as m
@@ -164,6 +164,12 @@ def _artifacts(store: TrackingStore) -> ArtifactStore:
     return store.artifacts
 
 
+def _refuse_long_names(artifacts: ArtifactStore, key: str) -> None:
+    """MLflow stats the path on disk; a name over NAME_MAX on the way fails it: Flask's 500."""
+    if artifacts.reaches_long_name(key):
+        raise InternalServerError()
+
+
 def _read_chunks(request: Request) -> Iterator[bytes]:
     """The request body in pieces of at most ``CHUNK`` bytes, read as they are consumed."""
     environ = request.environ
@@ -218,6 +224,8 @@ def _download_fastapi(store: TrackingStore, raw: str) -> Response:
         return _fastapi_error(error)
     except InternalServerError:
         return _internal_error_text()
+    if _artifacts(store).reaches_long_name(normalise(path)):
+        return _internal_error_text()
     found = _lookup_file(_artifacts(store), path)
     if found is None:
         return _fastapi_error(not_found(f"No such artifact: '{path}'"))
@@ -230,6 +238,7 @@ def _download_flask(store: TrackingStore, raw: str) -> Response:
     if not raw or raw.startswith("/"):
         raise NotFound()
     path = check_safe_path(raw)
+    _refuse_long_names(_artifacts(store), normalise(path))
     found = _lookup_file(_artifacts(store), path)
     if found is None:
         raise not_found(f"No such artifact: '{path}'")
@@ -254,13 +263,18 @@ def _put(store: TrackingStore, request: Request, raw: str) -> Response:
 def _store_upload(artifacts: ArtifactStore, head: str, tail: str, pieces: Iterator[bytes],
                   on_error: Any, base: str = "") -> Response:
     """MLflow's local repository (rooted at ``base``): check the directory name, create it,
-    check the file name, stage the bytes, publish them."""
+    check the file name, stage the bytes, publish them.
+
+    Every check runs before anything is stored, so a refused upload leaves the store as it was
+    (MLflow's own may leave the directories it created before the refusal)."""
     problem = bad_directory_error(head)
     if problem is not None:
         return on_error(problem)
+    if any(name_too_long(part) for part in head.split("/")):
+        return _internal_error_text()  # MLflow's makedirs fails with ENAMETOOLONG
     directory = normalise(posixpath.join(base, head))
     try:
-        artifacts.make_dirs(directory)
+        artifacts.check_can_make_dirs(directory)
     except Conflict:
         return _internal_error_text()
     if posixpath.basename(tail).startswith(RESERVED_PREFIX):
@@ -268,6 +282,8 @@ def _store_upload(artifacts: ArtifactStore, head: str, tail: str, pieces: Iterat
             f"Invalid artifact file name: '{tail}'. Artifact names starting with "
             f"'{RESERVED_PREFIX}' are reserved."
         ))
+    if name_too_long(posixpath.basename(tail)):
+        return _internal_error_text()  # opening the file fails with ENAMETOOLONG
     key = normalise(posixpath.join(directory, posixpath.basename(tail)))
     try:
         artifacts.check_writable(key)
@@ -309,6 +325,7 @@ def list_in_root(store: TrackingStore, request: Request) -> Response:
     """GET ``mlflow-artifacts/artifacts?path=``: names (not paths) of one directory's children."""
     msg = read_request(request, LIST_IN_ROOT)
     path = check_safe_path(msg["path"]) if "path" in msg else ""
+    _refuse_long_names(_artifacts(store), normalise(path))
     files = [
         _entry(posixpath.basename(e.path), e.is_dir, e.size)
         for e in _listing(_artifacts(store), path)
@@ -364,6 +381,7 @@ def _list_below(store: TrackingStore, root_uri: str, relative: str | None) -> di
     if relative and not proxied:
         relative = normalise(relative)  # the local repository lists normalised paths
     where = posixpath.join(root, relative) if relative else root
+    _refuse_long_names(_artifacts(store), normalise(where))
     files = [
         _entry(posixpath.join(relative, posixpath.basename(e.path)) if relative
                else posixpath.basename(e.path), e.is_dir, e.size)
@@ -456,6 +474,7 @@ def _serve_file(request: Request, artifacts: ArtifactStore, root_uri: str, path:
     root, proxied = _location(root_uri)
     full = posixpath.join(root, path)
     shown = full if proxied else path
+    _refuse_long_names(artifacts, normalise(full))
     found = _lookup_file(artifacts, full)
     if found is None:
         raise not_found(f"No such artifact: '{shown}'")

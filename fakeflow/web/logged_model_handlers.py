@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request
 
-from fakeflow.search.logged_models import unsupported
-from fakeflow.state.logged_models import STATUSES, UNSPECIFIED, LoggedModel, LoggedModelStore
+from fakeflow.search.filter import FilterCrash
+from fakeflow.state.logged_models import (
+    STATUSES, UNSPECIFIED, LoggedModel, LoggedModelStore, ModelMetric,
+)
+from fakeflow.state.metric_history import json_number
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.messages import KEY_VALUE, Field, M, Message, S
 from fakeflow.web.parsing import ARRAY, INTLIKE, ITEM_STRINGS, REQUIRED, STRING, read_request
@@ -55,7 +59,22 @@ def render(model: LoggedModel) -> Payload:
     data: Payload = {}
     if model.params:
         data["params"] = [{"key": k, "value": v} for k, v in sorted(model.params.items())]
+    metrics = list(model.metrics.values())  # one C-level copy: safe beside a concurrent logger
+    if metrics:
+        data["metrics"] = [_metric(row) for row in metrics]
     return {"info": info, "data": data}
+
+
+def _metric(row: ModelMetric) -> Payload:
+    out: Payload = {"key": row.key, "value": json_number(float(row.value)),
+                    "timestamp": row.timestamp, "step": row.step}
+    if row.dataset_name:
+        out["dataset_name"] = row.dataset_name
+    if row.dataset_digest:
+        out["dataset_digest"] = row.dataset_digest
+    out["model_id"] = row.model_id
+    out["run_id"] = row.run_id
+    return out
 
 
 def _models(store: TrackingStore) -> LoggedModelStore:
@@ -131,18 +150,23 @@ def search_logged_models(store: TrackingStore, request: Request) -> Payload:
         ("datasets", [ARRAY]), ("max_results", [INTLIKE]), ("order_by", [ARRAY]),
         ("page_token", [STRING]),
     ])
-    if msg.get("datasets"):
-        raise unsupported("dataset filters")
     order_by = [
         {"field_name": ob.get("field_name", ""), "ascending": ob.get("ascending", True),
          "dataset_name": ob.get("dataset_name") or None,
          "dataset_digest": ob.get("dataset_digest") or None}
         for ob in msg.get("order_by", [])
     ] or None
-    models, token = _models(store).search(
-        list(msg.get("experiment_ids", [])), msg.get("filter") or None,
-        msg.get("max_results") or None, order_by, msg.get("page_token") or None,
-    )
+    datasets = [
+        {"dataset_name": d.get("dataset_name", ""), "dataset_digest": d.get("dataset_digest") or None}
+        for d in msg.get("datasets", [])
+    ] or None
+    try:
+        models, token = _models(store).search(
+            list(msg.get("experiment_ids", [])), msg.get("filter") or None, datasets,
+            msg.get("max_results") or None, order_by, msg.get("page_token") or None,
+        )
+    except FilterCrash:  # MLflow's handler dies on the page token: its unhandled-error page
+        raise InternalServerError() from None
     out: Payload = {}
     if models:
         out["models"] = [render(model) for model in models]

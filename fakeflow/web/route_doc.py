@@ -27,10 +27,19 @@ def _area(path: str) -> str:
     return "service"
 
 
+def _not_mlflow(handler: object) -> bool:
+    """Routes left out of the table: dialects (documented with them) and the methods that only
+    exist to answer 404 as MLflow does."""
+    module = getattr(handler, "__module__", "") or ""
+    return module.startswith("fakeflow.dialects.") or getattr(handler, "__name__", "") == "fall_through"
+
+
 def route_rows() -> list[tuple[str, str, str, bool]]:
     """(area, path, methods, has a ``/ajax-api`` twin) for every route, UI twins folded in."""
     methods: dict[str, set[str]] = defaultdict(set)
     for route in all_routes():
+        if _not_mlflow(route.handler):
+            continue
         methods[route.path].update(route.methods)
     rows = []
     for path, verbs in methods.items():

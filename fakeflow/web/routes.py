@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from fakeflow.ui.graphql_api import graphql_endpoint
 from fakeflow.web import artifact_handlers as art
 from fakeflow.web import logged_model_handlers as lm
 from fakeflow.web import registry_handlers as reg
 from fakeflow.web import service_handlers as service
 from fakeflow.web import tracking_handlers as t
+from fakeflow.web import trace_handlers as tr
+from fakeflow.web import ui_support_handlers as uis
 
 
 class Route(NamedTuple):
@@ -110,6 +113,44 @@ SERVICE_ROUTES: list[Route] = [
 ]
 
 
+# The GraphQL endpoint MLflow's web UI queries (needs the optional "ui" extra: graphql-core).
+UI_ROUTES: list[Route] = [
+    Route("/graphql", ("GET", "POST"), graphql_endpoint, locked=False),
+]
+
+
+# The UI's side routes: telemetry switch, dataset list, and the features fakeflow does not host
+# (AI gateway, assistant, jobs, workspaces, scorers) answered as MLflow with none configured.
+_ASSISTANT = "/ajax-api/3.0/mlflow/assistant"
+UI_SUPPORT_ROUTES: list[Route] = [
+    Route("/ajax-api/3.0/mlflow/ui-telemetry", GET, uis.get_ui_telemetry),
+    Route("/ajax-api/3.0/mlflow/ui-telemetry", POST, uis.post_ui_telemetry),
+    Route("/ajax-api/2.0/mlflow/experiments/search-datasets", POST, uis.search_datasets),
+    Route("/ajax-api/2.0/mlflow/gateway-proxy", ("GET", "POST"), uis.gateway_proxy),
+    Route(_ASSISTANT + "/config", GET, uis.assistant_config),
+    # FastAPI routes: no HEAD or OPTIONS; other methods fall through to Flask's 404.
+    Route(_ASSISTANT + "/config", ("HEAD", "OPTIONS", "POST", "DELETE", "PATCH"), uis.fall_through),
+    Route(_ASSISTANT + "/providers", GET, uis.assistant_providers),
+    Route(_ASSISTANT + "/providers", ("HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"),
+          uis.fall_through),
+    Route("/ajax-api/3.0/mlflow/jobs/<job_id>", GET, uis.get_job),
+    Route("/ajax-api/3.0/mlflow/jobs/cancel/<job_id>", PATCH, uis.get_job),
+    Route("/ajax-api/3.0/jobs/<job_id>", GET, uis.get_job_fastapi),
+    Route("/ajax-api/3.0/jobs/<job_id>", ("POST", "PUT", "PATCH", "DELETE"), uis.fall_through),
+    Route("/ajax-api/3.0/jobs/cancel/<job_id>", PATCH, uis.get_job_fastapi),
+    Route("/ajax-api/3.0/jobs/cancel/<job_id>", ("GET", "POST", "PUT", "DELETE"), uis.fall_through),
+] + [
+    route
+    for api in ("/api", "/ajax-api")
+    for route in (
+        Route(api + "/3.0/mlflow/workspaces", ("GET", "POST"), uis.workspaces_disabled),
+        Route(api + "/3.0/mlflow/workspaces/<workspace_name>", ("GET", "PATCH", "DELETE"),
+              uis.workspaces_disabled),
+        Route(api + "/3.0/mlflow/scorers/list", GET, uis.list_scorers),
+    )
+]
+
+
 # The artifact proxy of ``mlflow server --artifacts-destination``, under its own prefixes.
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 GET_PUT = ("GET", "PUT")
@@ -138,6 +179,42 @@ ARTIFACT_UI_ROUTES: list[Route] = [
 ]
 
 
+# MLflow 3 tracing (service.proto, assessments.proto), as paths relative to "/<api>/<N>.0/mlflow".
+_TRACE_V2 = [
+    Route("/traces/<trace_id>/tags", PATCH, tr.set_trace_tag),
+    Route("/traces/<trace_id>/tags", DELETE, tr.delete_trace_tag),
+    Route("/traces/link-to-run", POST, tr.link_traces_to_run),
+    Route("/traces/delete-traces", POST, tr.delete_traces),
+]
+_TRACE_V3 = [
+    Route("/traces", POST, tr.start_trace_v3),
+    Route("/traces/<trace_id>", GET, tr.get_trace_info_v3),
+    Route("/traces/get", GET, tr.get_trace),
+    Route("/traces/batchGet", GET, tr.batch_get_traces),
+    Route("/traces/batchGetInfos", POST, tr.batch_get_trace_infos),
+    Route("/traces/search", POST, tr.search_traces_v3),
+    Route("/traces/delete-traces", POST, tr.delete_traces),
+    Route("/traces/<trace_id>/tags", PATCH, tr.set_trace_tag),
+    Route("/traces/<trace_id>/tags", DELETE, tr.delete_trace_tag),
+    Route("/traces/<trace_id>/assessments", POST, tr.create_assessment),
+    Route("/traces/<trace_id>/assessments/<assessment_id>", GET, tr.get_assessment),
+    Route("/traces/<trace_id>/assessments/<assessment_id>", PATCH, tr.update_assessment),
+    Route("/traces/<trace_id>/assessments/<assessment_id>", DELETE, tr.delete_assessment),
+]
+TRACE_ROUTES: list[Route] = [
+    r._replace(path=f"/{api}/{version}.0/mlflow" + r.path)
+    for api in ("api", "ajax-api")
+    for version, routes in ((2, _TRACE_V2), (3, _TRACE_V3))
+    for r in routes
+] + [
+    # OTLP/HTTP span export (MLflow's FastAPI router; no /ajax-api twin).
+    Route("/v1/traces", POST, tr.export_otlp, locked=False),
+    # The UI's trace view reads spans as a traces.json download (no /api twin).
+    Route("/ajax-api/2.0/mlflow/get-trace-artifact", GET, tr.get_trace_artifact),
+    Route("/ajax-api/3.0/mlflow/get-trace-artifact", GET, tr.get_trace_artifact),
+]
+
+
 def all_routes() -> list[Route]:
     routes = [
         r._replace(path=prefix + r.path)
@@ -145,4 +222,8 @@ def all_routes() -> list[Route]:
         for r in TRACKING_ROUTES + REGISTRY_ROUTES + LOGGED_MODEL_ROUTES
     ]
     routes += [r._replace(path=prefix + r.path) for prefix in ARTIFACT_PREFIXES for r in ARTIFACT_ROUTES]
-    return routes + SERVICE_ROUTES + ARTIFACT_UI_ROUTES
+    from fakeflow.dialects.comet.routes import COMET_ROUTES  # it builds on Route, defined here
+
+    routes += TRACE_ROUTES
+    routes += UI_SUPPORT_ROUTES
+    return routes + SERVICE_ROUTES + UI_ROUTES + ARTIFACT_UI_ROUTES + COMET_ROUTES

@@ -64,5 +64,7 @@ def error_body(error: MlflowError) -> str:
     """Single-line JSON with Python's default separators, in MLflow's key order."""
     body = {"error_code": error.error_code, "message": error.message}
     if error.error_code in ERROR_CLASS:
-        body["sqlstate"], body["error_class"] = ERROR_CLASS[error.error_code]
+        # An error may name its own (sqlstate, error_class), as MLflow's attribute lookups do.
+        body["sqlstate"], body["error_class"] = (
+            getattr(error, "error_class", None) or ERROR_CLASS[error.error_code])
     return json.dumps(body)

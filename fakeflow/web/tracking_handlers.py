@@ -173,7 +173,8 @@ def log_metric(store: TrackingStore, request: Request) -> Payload:
     ])
     _check_metric_dataset(msg)
     metric = MetricInput(msg.get("key", ""), msg.get("value", 0.0), msg.get("timestamp", 0),
-                         msg.get("step", 0), msg.get("model_id", ""))
+                         msg.get("step", 0), msg.get("model_id", ""), msg.get("dataset_name", ""),
+                         msg.get("dataset_digest", ""))
     store.log_metric(_run_id(msg), metric)
     return {}
 
@@ -251,7 +252,7 @@ def log_batch(store: TrackingStore, request: Request) -> Payload:
         _check_metric_dataset(x)
     metrics = [
         MetricInput(x.get("key", ""), x.get("value", 0.0), x.get("timestamp", 0), x.get("step", 0),
-                    x.get("model_id", ""))
+                    x.get("model_id", ""), x.get("dataset_name", ""), x.get("dataset_digest", ""))
         for x in msg.get("metrics", [])
     ]
     store.log_batch(msg.get("run_id", ""), metrics, _pairs(msg.get("params", [])),

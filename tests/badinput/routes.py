@@ -35,20 +35,31 @@ DATASET = {"name": "d${s}", "digest": "g1", "source_type": "local", "source": "{
 class RouteSpec:
     """One route: where it lives, its request message, a valid request and its id fields."""
 
-    path: str  # relative to the API prefix; absolute for service routes
+    path: str  # relative to ``prefixes``; with ``${..}`` placeholders for path parameters
     methods: tuple[str, ...]
     message: m.Message | None
     base: dict[str, Any] = field(default_factory=dict)
-    #: field name -> "exp" | "run" | "runs" (a repeated run id field)
+    #: field name -> id pool kind: "exp" | "run" | "exps" | "runs" | "model" | "version" | "lm"
     ids: dict[str, str] = field(default_factory=dict)
     writes: bool = False
+    #: where the path lives; None: the versioned API prefixes, or none for a service route
+    prefixes: tuple[str, ...] | None = None
+    #: what an accepted write changes, read back on both sides: "run" | "experiment" | "model"
+    #: | "logged_model" | "artifacts" (empty: guessed from the path, as for tracking routes)
+    touches: str = ""
+    #: the route table's path this spec exercises (default: ``path``)
+    route: str = ""
+    #: the request body is raw bytes, not JSON (artifact uploads)
+    raw_body: bytes | None = None
 
     @property
     def absolute(self) -> bool:
         """Service routes live outside the versioned API prefixes."""
-        return self.message is None
+        return self.message is None and self.prefixes is None
 
     def urls(self) -> tuple[str, ...]:
+        if self.prefixes is not None:
+            return tuple(prefix + self.path for prefix in self.prefixes)
         if self.absolute:
             return (self.path,)
         return tuple(prefix + self.path for prefix in API_PREFIXES)
@@ -56,6 +67,13 @@ class RouteSpec:
     @property
     def is_get(self) -> bool:
         return self.methods == ("GET",)
+
+    @property
+    def kind(self) -> str:
+        """What an accepted write to this route changes (see ``touches``)."""
+        if self.touches:
+            return self.touches
+        return "experiment" if self.path.startswith("/experiments/") else "run"
 
 
 E, R = {"experiment_id": "exp"}, {"run_id": "run", "run_uuid": "run"}

@@ -29,6 +29,8 @@ class BadRequest:
     headers: tuple[tuple[str, str], ...] = ()
     chunked: bool = False
     group: str = ""
+    #: what an accepted answer may have changed ("run", "model", ...): read back on both sides
+    touches: str = ""
 
     def describe(self) -> str:
         body = None if self.body is None else _squeeze(self.body.decode("latin-1"))
@@ -87,8 +89,8 @@ class Side:
             with self.store.lock:
                 self.store.next_experiment_id = int(first_experiment_id)
 
-        def call(route: str, body: dict[str, Any]) -> dict[str, Any]:
-            answer = requests.post(self.url + API + route, json=body, timeout=60)
+        def call(route: str, body: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+            answer = requests.request(method, self.url + API + route, json=body, timeout=60)
             answer.raise_for_status()
             return answer.json()
 
@@ -106,11 +108,44 @@ class Side:
         call("/runs/log-metric", {"run_id": r, "key": "m", "value": 1.0, "timestamp": 5, "step": 1})
         call("/runs/log-parameter", {"run_id": r, "key": "p", "value": "v"})
         self.ids = {"e": e, "v": v, "d": d, "r": r, "w": w, "x": x, "R": r.upper(), "s": s}
+        self._prepare_models(call)
+
+    def _prepare_models(self, call: Any) -> None:
+        """Registry, logged models and artifacts for the model routes (see model_routes)."""
+        s, r, e = self.suffix, self.ids["r"], self.ids["e"]
+        main, victim = f"bi-model-{s}", f"bi-victim-model-{s}"
+        for name in (main, victim):
+            call("/registered-models/create", {"name": name, "tags": [{"key": "k", "value": "v"}]})
+        for name in (main, main, main, victim):
+            call("/model-versions/create", {"name": name, "source": f"runs:/{r}/model", "run_id": r})
+        call("/registered-models/alias", {"name": main, "alias": "champ", "version": "1"})
+        call("/model-versions/set-tag", {"name": main, "version": "1", "key": "k", "value": "v"})
+
+        def logged_model(name: str) -> dict[str, Any]:
+            return call("/logged-models", {"experiment_id": e, "name": name,
+                                           "source_run_id": r})["model"]["info"]
+
+        main_model, victim_model = logged_model("bi-lm"), logged_model("bi-lm-victim")
+        call(f"/logged-models/{main_model['model_id']}/tags", {"tags": [{"key": "k", "value": "v"}]},
+             "PATCH")
+        folder = f"bi-{s}"
+        self.ids.update(M=main, N=victim, m=main_model["model_id"], n=victim_model["model_id"],
+                        a=folder)
+        model_root = main_model["artifact_uri"].split("mlflow-artifacts:/", 1)[1]
+        for path, data in ((f"{folder}/f.txt", b"hello"), (f"{folder}/d/g.bin", b"\x00\x01"),
+                           (f"{folder}/empty", b""), (f"{e}/{r}/artifacts/f.txt", b"run file"),
+                           (f"{model_root}/MLmodel", b"flavors: {}"), (f"{model_root}/d/x", b"x")):
+            answer = requests.put(f"{self.url}/api/2.0/mlflow-artifacts/artifacts/{path}", data=data,
+                                  timeout=60)
+            answer.raise_for_status()
 
     def normaliser(self) -> Normaliser:
         n = Normaliser(self.suffix)
         for key in ("r", "w", "x"):
             n.runs[self.ids[key]] = f"<run:{key}>"
+        for key in ("m", "n"):
+            if key in self.ids:
+                n.models[self.ids[key]] = f"<model:{key}>"
         return n
 
     # -- sending ---------------------------------------------------------------------------

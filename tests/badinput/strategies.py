@@ -9,6 +9,7 @@ nesting, wrong methods and content types, non-object bodies, damaged query strin
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from fakeflow.web.messages import Field, Message
 from tests.badinput.jsontext import Obj, Raw, dumps, obj
+from tests.badinput.model_routes import LOGGED_MODEL_IDS, MODEL_NAMES, VERSIONS
 from tests.badinput.routes import ALL, EXPERIMENT_IDS, RUN_IDS, WITH_MESSAGE, RouteSpec
 from tests.badinput.sides import BadRequest
 
@@ -88,8 +90,12 @@ NON_OBJECTS = st.one_of(
 NON_STRINGS = st.one_of(INTEGERS, FLOATS, st.booleans(), st.none())
 
 
+POOLS = {"exp": EXPERIMENT_IDS, "exps": EXPERIMENT_IDS, "run": RUN_IDS, "runs": RUN_IDS,
+         "model": MODEL_NAMES, "version": VERSIONS, "lm": LOGGED_MODEL_IDS}
+
+
 def _pool(kind: str) -> tuple[str, ...]:
-    return EXPERIMENT_IDS if kind.startswith("exp") else RUN_IDS
+    return POOLS[kind]
 
 
 def _ids(kind: str) -> st.SearchStrategy[Any]:
@@ -164,30 +170,45 @@ def mutated_body(draw: st.DrawFn, spec: RouteSpec) -> Obj:
     return body
 
 
-def _json_request(spec: RouteSpec, url: str, body: Any, group: str) -> BadRequest:
-    method = "POST" if "POST" in spec.methods else "GET"
+def _body_method(draw: st.DrawFn, spec: RouteSpec) -> str:
+    """A method of ``spec`` that reads a JSON body (GET only where the route has no other)."""
+    return draw(st.sampled_from([m for m in spec.methods if m != "GET"] or ["GET"]))
+
+
+def _json_request(method: str, url: str, body: Any, group: str) -> BadRequest:
     return BadRequest(method, url, body=dumps(body).encode(), headers=JSON, group=group)
 
 
+def _touches(spec: RouteSpec) -> str:
+    """What an accepted request drawn from ``spec`` may change: read back after it."""
+    return spec.kind if spec.writes else ""
+
+
 @st.composite
-def field_types(draw: st.DrawFn) -> BadRequest:
+def field_types(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = WITH_MESSAGE) -> BadRequest:
     """Wrong JSON types, surrogates, overflow, huge values, unknown keys: one route's body."""
-    spec = draw(st.sampled_from(WITH_MESSAGE))
+    spec = draw(st.sampled_from(specs))
     url = draw(st.sampled_from(spec.urls()))
-    return _json_request(spec, url, draw(mutated_body(spec)), "fields")
+    request = _json_request(_body_method(draw, spec), url, draw(mutated_body(spec)), "fields")
+    return replace(request, touches=_touches(spec))
 
 
 def _message_fields(message: Message | None) -> list[Field]:
     return [f for f in message.fields if f.kind == "message"] if message else []
 
 
-REPEATED_MESSAGE_ROUTES = tuple(s for s in WITH_MESSAGE if _message_fields(s.message))
+def with_repeated_messages(specs: tuple[RouteSpec, ...]) -> tuple[RouteSpec, ...]:
+    return tuple(s for s in specs if _message_fields(s.message))
+
+
+REPEATED_MESSAGE_ROUTES = with_repeated_messages(WITH_MESSAGE)
 
 
 @st.composite
-def message_elements(draw: st.DrawFn) -> BadRequest:
+def message_elements(draw: st.DrawFn,
+                     specs: tuple[RouteSpec, ...] = REPEATED_MESSAGE_ROUTES) -> BadRequest:
     """Item 5: non-object elements (and nested non-objects) inside repeated message fields."""
-    spec = draw(st.sampled_from(REPEATED_MESSAGE_ROUTES))
+    spec = draw(st.sampled_from(specs))
     body = obj(spec.base)
     f = draw(st.sampled_from(_message_fields(spec.message)))
     valid = body.get(f.name)
@@ -205,7 +226,9 @@ def message_elements(draw: st.DrawFn) -> BadRequest:
     body = body.put(f.name, items, draw(st.integers(0, len(body.pairs))))
     if draw(st.booleans()):
         body = draw(mutated_object(body, spec.message, spec))
-    return _json_request(spec, draw(st.sampled_from(spec.urls())), body, "elements")
+    request = _json_request(_body_method(draw, spec), draw(st.sampled_from(spec.urls())), body,
+                            "elements")
+    return replace(request, touches=_touches(spec))
 
 
 # -- whole bodies, encodings, content types, framing ------------------------------------------
@@ -225,6 +248,8 @@ def _base_text(spec: RouteSpec) -> str:
 @st.composite
 def body_bytes(draw: st.DrawFn, spec: RouteSpec) -> bytes | None:
     base = _base_text(spec)
+    if spec.raw_body is not None and draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from([spec.raw_body, b"", b"\x00\xff" * 100, b"x" * 1_000_000]))
     kind = draw(st.sampled_from([
         "top-level", "double-encoded", "invalid-utf8", "invalid-json", "deep", "huge", "utf16",
         "empty", "none", "bom",
@@ -276,9 +301,9 @@ def body_bytes(draw: st.DrawFn, spec: RouteSpec) -> bytes | None:
 
 
 @st.composite
-def shapes(draw: st.DrawFn) -> BadRequest:
+def shapes(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = ALL) -> BadRequest:
     """Non-object bodies, bad encodings, invalid JSON, deep nesting, huge bodies, content types."""
-    spec = draw(st.sampled_from(ALL))
+    spec = draw(st.sampled_from(specs))
     url = draw(st.sampled_from(spec.urls()))
     method = draw(st.sampled_from(spec.methods))
     body = draw(body_bytes(spec))
@@ -287,7 +312,8 @@ def shapes(draw: st.DrawFn) -> BadRequest:
     # chunked only where nothing is written: MLflow reads chunked bodies as empty (a known
     # divergence), and an accepted write there would leave the two servers' states apart
     chunked = body is not None and not spec.writes and draw(st.booleans())
-    return BadRequest(method, url, body=body, headers=headers, chunked=chunked, group="shapes")
+    return BadRequest(method, url, body=body, headers=headers, chunked=chunked, group="shapes",
+                      touches=_touches(spec))
 
 
 # -- methods and paths -------------------------------------------------------------------------
@@ -296,15 +322,18 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "FOO")
 
 
 @st.composite
-def methods(draw: st.DrawFn) -> BadRequest:
+def methods(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = ALL) -> BadRequest:
     """Every route under the wrong method (and HEAD/OPTIONS), and near-miss paths."""
-    spec = draw(st.sampled_from(ALL))
+    spec = draw(st.sampled_from(specs))
     url = draw(st.sampled_from(spec.urls()))
     method = draw(st.sampled_from(METHODS))
     url = draw(st.sampled_from([url, url, url + "/", url.upper(), url.replace("/mlflow/", "/mlflow//"),
                                 url + "%00", url + ";x", url.replace("/2.0/", "/2.1/"), url + "%2F"]))
     body = dumps(obj(spec.base)).encode() if spec.base and draw(st.booleans()) else None
-    return BadRequest(method, url, body=body, headers=JSON if body is not None else (), group="methods")
+    if spec.raw_body is not None and body is None and draw(st.booleans()):
+        return BadRequest(method, url, body=spec.raw_body, group="methods", touches=_touches(spec))
+    return BadRequest(method, url, body=body, headers=JSON if body is not None else (),
+                      group="methods", touches=_touches(spec))
 
 
 # -- query strings -----------------------------------------------------------------------------
@@ -331,9 +360,9 @@ QUERY_VALUES = st.one_of(
 
 
 @st.composite
-def query_strings(draw: st.DrawFn) -> BadRequest:
+def query_strings(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = ALL) -> BadRequest:
     """GET routes' query strings: repeats, bad percent-encoding, aliases, bad numbers, sizes."""
-    spec = draw(st.sampled_from([s for s in ALL if "GET" in s.methods]))
+    spec = draw(st.sampled_from([s for s in specs if "GET" in s.methods or s.raw_body is not None]))
     url = draw(st.sampled_from(spec.urls()))
     pairs: list[tuple[str, str]] = []
     for key, value in spec.base.items():
@@ -371,4 +400,70 @@ def query_strings(draw: st.DrawFn) -> BadRequest:
     query = sep.join(k if v is None else f"{k}={v}" for k, v in pairs)
     with_body = draw(st.integers(0, 4)) == 0
     body = dumps(obj(spec.base)).encode() if with_body and spec.base else None
-    return BadRequest("GET", url, query=query, body=body, headers=JSON if body else (), group="query")
+    if "GET" not in spec.methods:  # a raw upload whose parameters travel in the query
+        return BadRequest(spec.methods[0], url, query=query, body=spec.raw_body, group="query", touches=_touches(spec))
+    return BadRequest("GET", url, query=query, body=body, headers=JSON if body else (), group="query", touches=_touches(spec))
+
+
+# -- path parameters: artifact paths, logged-model ids, tag keys ------------------------------
+
+#: Path segments as they go on the wire (already percent-encoded where they must be).
+SEGMENTS = st.sampled_from([
+    "..", ".", "", "%2e%2e", "%2E%2E", ".%2e", "%2F", "a%2Fb", "a%5Cb", "%5C", "..%5Cx", "C:",
+    "c:%5Cx", "%00", "~", "%C3%A9", "%ff", "%ed%a0%80", "x;y", "%23", "%3F", "%20", "%25", "%",
+    "%zz", "f.txt", "d", "g.bin", "MLmodel", ".artifact.uploading.x", "a" * 300, "b" * 5000,
+    "${a}", "%24%7Ba%7D", "tags", "artifacts", "files", "\\",
+])
+ARTIFACT_PREFIX = st.sampled_from(["${a}/", "${a}/", "${a}/d/", "${a}//", "", "/", "//"])
+#: the path fields of the artifact routes whose values are artifact paths
+PATH_FIELDS = ("path", "artifact_file_path", "artifact_directory_path")
+
+
+@st.composite
+def artifact_path(draw: st.DrawFn, writes: bool) -> str:
+    """An odd relative path; below this session's directory wherever it could write."""
+    prefix = "${a}/" if writes else draw(ARTIFACT_PREFIX)
+    return prefix + "/".join(draw(st.lists(SEGMENTS, min_size=1, max_size=4)))
+
+
+def _model_id_segment(value: str) -> str:
+    return quote(value.encode("utf-8", "surrogatepass"), safe="$:{}")
+
+
+@st.composite
+def path_params(draw: st.DrawFn, specs: tuple[RouteSpec, ...]) -> BadRequest:
+    """Traversal, encoded separators, backslashes, empty segments, huge or unknown ids in the
+    path parameters (and path-valued query fields) of the model routes."""
+    spec = draw(st.sampled_from(specs))
+    url = draw(st.sampled_from(spec.urls()))
+    method = draw(st.sampled_from(spec.methods))
+    writes = method in ("PUT", "DELETE", "POST", "PATCH")
+    in_query = method == "GET" or spec.message is None
+    pairs = [(k, str(v)) for k, v in spec.base.items() if not isinstance(v, list)] if in_query else []
+    where = [name for name, present in (
+        ("url-path", "${a}/" in url), ("model-id", "/logged-models/${" in url),
+        ("tag-key", "/tags/k" in url), ("query-path", any(k in PATH_FIELDS for k, _ in pairs)),
+    ) if present]
+    choice = draw(st.sampled_from(where or ["query-path"]))
+    raw_field = None
+    if choice == "url-path":
+        head, _, _ = url.partition("${a}/")
+        url = head + draw(artifact_path(writes))
+    elif choice == "model-id":
+        value = draw(st.one_of(st.sampled_from(LOGGED_MODEL_IDS).map(_model_id_segment), SEGMENTS))
+        for key in ("${m}", "${n}"):
+            url = url.replace("/logged-models/" + key, "/logged-models/" + value, 1)
+    elif choice == "tag-key":
+        url = url.replace("/tags/k", "/tags/" + draw(SEGMENTS), 1)
+    else:
+        raw_field = next((k for k, _ in pairs if k in PATH_FIELDS), "path")
+        value = draw(artifact_path(writes))
+        pairs = [(k, v) for k, v in pairs if k != raw_field] + [(raw_field, value)]
+    query = "&".join(f"{k}={v if k == raw_field else _enc(v)}" for k, v in pairs)
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    if spec.raw_body is not None and method in ("PUT", "POST"):
+        body = spec.raw_body
+    elif spec.message is not None and method != "GET":
+        body, headers = dumps(obj(spec.base)).encode(), JSON
+    return BadRequest(method, url, query=query, body=body, headers=headers, group="paths", touches=_touches(spec))

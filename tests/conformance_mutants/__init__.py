@@ -240,6 +240,16 @@ MUTANTS = [
 ]
 
 
+def _model_metrics_keep_latest_only(app: WsgiApp) -> WsgiApp:
+    from tests.conformance_mutants.logged_models import ModelMetricsKeepLatestOnly
+
+    return ModelMetricsKeepLatestOnly(app)
+
+
+MUTANTS.append(Mutant("logged-model-metrics-keep-latest-only", _model_metrics_keep_latest_only,
+                      ("logged_models",), ("value",)))
+
+
 def mutant_app(*names: str) -> WsgiApp:
     """A fresh fakeflow app wrapped in the named mutant(s) (several: all bugs at once)."""
     from fakeflow import create_app

@@ -12,11 +12,18 @@ What varies legitimately between two correct servers, and how it is neutralised:
   sent that string itself;
 * the per-side session suffix -> ``"<sfx>"``;
 * lists MLflow does not order (tags, params, latest metrics, dataset/model inputs, model
-  outputs) -> sorted canonically; every other list keeps its order.
+  outputs) -> sorted canonically; every other list keeps its order;
+* page tokens (``next_page_token``, ``page_token``) that are base64 of a JSON object ->
+  ``"<page-token {...}>"`` with the decoded object normalised like any answer (ids inside, e.g.
+  the experiment ids a logged-model token carries, become placeholders; offsets, filters and
+  key order are kept), so two sides' tokens compare by what they encode. A token that does not
+  decode so is compared as text.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from typing import Any, Iterable
@@ -49,6 +56,10 @@ EXP_ID_CONTEXTS = (
     re.compile(r"(\b[Ee]xperiment ID ')(\d+)'"),
     re.compile(r"(\bexperiment_id=)(\d+)\b"),
 )
+# Experiment ids in Python list reprs inside messages ("Expected: ['3']. Found: ['7']").
+EXP_ID_LIST = re.compile(r"((?:Expected|Found): \[)((?:'\d+'(?:, )?)+)(\])")
+EXP_ID_IN_LIST = re.compile(r"'(\d+)'")
+PAGE_TOKEN_KEYS = frozenset({"next_page_token", "page_token"})
 # Raw database text starts at the first of these markers in MLflow's integrity-error messages.
 DB_NOISE_MARKERS = ("(sqlite3.", "(raised as a result of Query-invoked autoflush")
 
@@ -71,6 +82,17 @@ PY_SET_REPR = re.compile(r"\{('[^'{}]*'(?:, '[^'{}]*')+)\}")
 def _sorted_set_repr(match: re.Match[str]) -> str:
     items = sorted(re.findall(r"'[^']*'", match.group(1)))
     return "{" + ", ".join(items) + "}"
+
+
+def decode_page_token(token: str) -> dict[str, Any] | None:
+    """The JSON object a page token encodes (standard base64), or None if it encodes none."""
+    if not token or not token.isascii():
+        return None
+    try:
+        decoded = json.loads(base64.b64decode(token, validate=True).decode("utf-8"))
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 class Normaliser:
@@ -96,6 +118,14 @@ class Normaliser:
                 value = body[key]
                 if key == "experiment_id" and isinstance(value, str):
                     self._experiment(value)
+                elif key == "experiment_ids" and isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, str):
+                            self._experiment(item)
+                elif key in PAGE_TOKEN_KEYS and isinstance(value, str):
+                    decoded = decode_page_token(value)
+                    if decoded is not None:
+                        self.learn(decoded)
                 self.learn(value)
         elif isinstance(body, list):
             for item in body:
@@ -132,6 +162,9 @@ class Normaliser:
             out = pattern.sub(
                 lambda m: m.group(1) + self.experiments.get(m.group(2), m.group(2)), out
             )
+        out = EXP_ID_LIST.sub(lambda m: m.group(1) + EXP_ID_IN_LIST.sub(
+            lambda i: "'" + self.experiments.get(i.group(1), i.group(1)) + "'", m.group(2)
+        ) + m.group(3), out)
         if self.suffix:
             out = out.replace(self.suffix, "<sfx>")
         return PY_SET_REPR.sub(_sorted_set_repr, out)
@@ -151,13 +184,18 @@ class Normaliser:
                 out["value"] = self._run_name(node["value"])
             return out
         if isinstance(node, list):
-            items = [self._rewrite(item, None, key) for item in node]
+            item_key = key if key == "experiment_ids" else None  # a list of ids: map each
+            items = [self._rewrite(item, item_key, key) for item in node]
             if key in UNORDERED_LIST_KEYS or (key == "metrics" and parent == "data"):
                 items.sort(key=_canonical)
             return items
         if isinstance(node, str):
-            if key == "experiment_id" and node in self.experiments:
+            if key in ("experiment_id", "experiment_ids") and node in self.experiments:
                 return self.experiments[node]
+            if key in PAGE_TOKEN_KEYS:
+                decoded = decode_page_token(node)
+                if decoded is not None:
+                    return "<page-token " + json.dumps(self._rewrite(decoded, None, key)) + ">"
             if key == "run_name":
                 return self._run_name(node)
             return self.text(node)

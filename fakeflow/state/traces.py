@@ -1,0 +1,452 @@
+"""MLflow 3 traces: trace info, spans, tags, metadata and assessments, beside the runs.
+
+The store shares the tracking store's lock and clock (a trace belongs to an experiment and may
+point at a run), like the registry and logged-model stores. It keeps what MLflow's SQL store
+keeps: one trace row with its tags and request metadata, one stored document per span (the
+span's JSON as MLflow's ``Span.to_dict`` writes it, attribute values JSON-encoded) and the
+assessments. The web layer decodes OTLP and proto JSON into these shapes; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from fakeflow.state.errors import MlflowError, experiment_not_active, invalid, not_found
+
+if TYPE_CHECKING:
+    from fakeflow.state.tracking import TrackingStore
+
+#: TraceInfoV3.State names.
+STATES = ("STATE_UNSPECIFIED", "OK", "ERROR", "IN_PROGRESS")
+SOURCE_TYPES = ("SOURCE_TYPE_UNSPECIFIED", "HUMAN", "LLM_JUDGE", "CODE")
+
+TRACE_NAME_TAG = "mlflow.traceName"
+ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
+SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
+TRACKING_STORE = "TRACKING_STORE"
+INFO_FINALIZED = "mlflow.trace.infoFinalized"
+SIZE_STATS = "mlflow.trace.sizeStats"
+SOURCE_RUN = "mlflow.sourceRun"
+TRACE_USER = "mlflow.trace.user"
+REQUEST_ID_ATTRIBUTE = "mlflow.traceRequestId"
+INPUTS_ATTRIBUTE = "mlflow.spanInputs"
+SPAN_TYPE_ATTRIBUTE = "mlflow.spanType"
+OUTPUTS_ATTRIBUTE = "mlflow.spanOutputs"
+TRACE_TAG_PREFIX = "mlflow.traceTag."
+#: Tags the tag routes refuse to change (MLflow manages them).
+IMMUTABLE_TAGS = frozenset({SPANS_LOCATION_TAG, "mlflow.trace.archiveLocation",
+                            "mlflow.trace.archivalFailure"})
+DELETABLE_IMMUTABLE_TAGS = frozenset({"mlflow.trace.archivalFailure"})
+MAX_TAG_KEY_LENGTH = 250
+MAX_TAG_VALUE_LENGTH = 8000
+PREVIEW_LENGTH = 1000
+MAX_LINKS = 100
+
+
+@dataclass
+class Assessment:
+    """A feedback or an expectation on a trace (``kind`` says which)."""
+
+    assessment_id: str
+    name: str
+    trace_id: str
+    source_type: str
+    source_id: str
+    create_time_ms: int
+    last_update_time_ms: int
+    kind: str  # "feedback" | "expectation"
+    value: Any = None
+    #: Feedback only: {"error_code", "error_message", "stack_trace"} as sent.
+    error: dict[str, str] | None = None
+    #: Expectation only: {"serialization_format", "value"} instead of ``value``.
+    serialized_value: dict[str, str] | None = None
+    span_id: str = ""
+    rationale: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    overrides: str = ""
+    valid: bool = True
+
+
+@dataclass
+class Trace:
+    trace_id: str
+    experiment_id: str
+    request_time: int
+    execution_duration: int | None
+    state: str
+    client_request_id: str | None = None
+    request_preview: str | None = None
+    response_preview: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    assessments: list[Assessment] = field(default_factory=list)
+    #: span id (base64, as stored) -> the span document
+    spans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: runs linked with ``link-to-run`` (MLflow's entity associations; not shown in the info)
+    linked_runs: list[str] = field(default_factory=list)
+
+    @property
+    def finalized(self) -> bool:
+        return INFO_FINALIZED in self.metadata
+
+    def span_list(self) -> list[dict[str, Any]]:
+        """Spans as MLflow returns them: the root first, then by start time."""
+        return sorted(self.spans.values(), key=lambda s: (
+            0 if s.get("parent_span_id") is None else 1, s.get("start_time_unix_nano") or 0))
+
+
+def trace_not_found(trace_id: str) -> MlflowError:
+    return not_found(f"Trace with ID '{trace_id}' not found.")
+
+
+def check_tag(key: str, value: str) -> tuple[str, str]:
+    """MLflow's trace tag rules: a valid, bounded key; a value cut to 8000 characters."""
+    from fakeflow.state import validation as v
+
+    v.check_name(key, "key")
+    v.limit_length("key", MAX_TAG_KEY_LENGTH, key)
+    return key, v.limit_length("value", MAX_TAG_VALUE_LENGTH, value, truncate=True)
+
+
+def _json_or_raw(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def sanitize_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """MLflow undoes a second JSON dump on storing: a value that decodes to a string holding
+    JSON text (a string, object or array) is kept decoded once."""
+    out = {}
+    for key, value in attributes.items():
+        try:
+            decoded = json.loads(value)
+            if isinstance(decoded, str) and isinstance(json.loads(decoded), (str, dict, list)):
+                out[key] = decoded
+                continue
+        except (ValueError, TypeError):
+            pass
+        out[key] = value
+    return out
+
+
+def preview(attribute_value: str) -> str:
+    """A trace's request/response preview from its root span's stored inputs or outputs."""
+    if len(attribute_value) <= PREVIEW_LENGTH:
+        return attribute_value
+    return attribute_value[:PREVIEW_LENGTH - 3] + "..."
+
+
+class TraceStore:
+    """Traces by id; every method takes the shared lock."""
+
+    def __init__(self, tracking: "TrackingStore") -> None:
+        self.tracking = tracking
+        self.lock = tracking.lock
+        self.traces: dict[str, Trace] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.traces = {}
+
+    # ---- writes from the exporter --------------------------------------------------------
+
+    def _active_experiment(self, experiment_id: str) -> Any:
+        experiment = self.tracking.get_experiment(experiment_id)
+        if experiment.lifecycle_stage != "active":
+            raise experiment_not_active(experiment.experiment_id)
+        return experiment
+
+    def _location_tag(self, experiment: Any, trace_id: str) -> str:
+        return posixpath.join(experiment.artifact_location, "traces", trace_id, "artifacts")
+
+    def start_trace(self, info: Trace) -> Trace:
+        """StartTraceV3: record the finished trace's info; merge into spans logged earlier."""
+        with self.lock:
+            experiment = self._active_experiment(info.experiment_id)
+            metadata = dict(info.metadata)
+            metadata[INFO_FINALIZED] = "true"
+            tags = {k: v for k, v in info.tags.items()}
+            tags[ARTIFACT_LOCATION_TAG] = self._location_tag(experiment, info.trace_id)
+            existing = self.traces.get(info.trace_id)
+            for assessment in info.assessments:
+                assessment.trace_id = info.trace_id
+            if existing is None:
+                info.metadata, info.tags = metadata, tags
+                self.traces[info.trace_id] = info
+                return copy.deepcopy(info)
+            existing.experiment_id = experiment.experiment_id
+            existing.request_time = info.request_time
+            existing.execution_duration = info.execution_duration
+            existing.state = info.state
+            existing.client_request_id = info.client_request_id
+            if info.request_preview is not None:
+                existing.request_preview = info.request_preview
+            if info.response_preview is not None:
+                existing.response_preview = info.response_preview
+            existing.tags.update(tags)
+            existing.metadata.update(metadata)
+            known = {a.assessment_id for a in existing.assessments}
+            existing.assessments += [a for a in info.assessments if a.assessment_id not in known]
+            return copy.deepcopy(existing)
+
+    def log_spans(self, experiment_id: str, spans: Sequence[tuple[str, dict[str, Any]]],
+                  resource_tags: dict[str, dict[str, str]] | None = None) -> None:
+        """Store OTLP spans ``(mlflow trace id, span document)``; create traces not yet known."""
+        by_trace: dict[str, list[dict[str, Any]]] = {}
+        for trace_id, span in spans:
+            by_trace.setdefault(trace_id, []).append(span)
+        with self.lock:
+            experiment = None
+            for trace_id, trace_spans in by_trace.items():
+                if trace_id not in self.traces and experiment is None:
+                    experiment = self.tracking.get_experiment(experiment_id)
+            for trace_id, trace_spans in by_trace.items():
+                self._log_trace_spans(experiment, experiment_id, trace_id, trace_spans,
+                                      (resource_tags or {}).get(trace_id, {}))
+
+    def _log_trace_spans(self, experiment: Any, experiment_id: str, trace_id: str,
+                         spans: list[dict[str, Any]], resource_tags: dict[str, str]) -> None:
+        for span in spans:
+            attributes = span.get("attributes") or {}
+            # MLflow's span type column is read before the double dump is undone.
+            span["type"] = _json_or_raw(attributes.get(SPAN_TYPE_ATTRIBUTE))
+            span["attributes"] = sanitize_attributes(attributes)
+        min_start = min(s["start_time_unix_nano"] for s in spans) // 1_000_000
+        ends = [s["end_time_unix_nano"] for s in spans if s.get("end_time_unix_nano")]
+        max_end = max(ends) // 1_000_000 if ends else None
+        root = next((s for s in spans if s.get("parent_span_id") is None), None)
+        root_state = None
+        if root is not None:
+            root_state = "ERROR" if root["status"]["code"] == "STATUS_CODE_ERROR" else "OK"
+        trace = self.traces.get(trace_id)
+        if trace is None:
+            trace = Trace(
+                trace_id, experiment.experiment_id, min_start,
+                (max_end - min_start) if max_end else None, root_state or "IN_PROGRESS",
+                tags={ARTIFACT_LOCATION_TAG: self._location_tag(experiment, trace_id)},
+            )
+            self.traces[trace_id] = trace
+        elif not trace.finalized:
+            end = None
+            if trace.execution_duration is not None:
+                end = trace.request_time + trace.execution_duration
+            if max_end is not None and (end is None or max_end > end):
+                end = max_end
+            trace.request_time = min(trace.request_time, min_start)
+            if end is not None:
+                trace.execution_duration = end - trace.request_time
+        if trace.state in ("IN_PROGRESS", "STATE_UNSPECIFIED") and root_state:
+            trace.state = root_state
+        for span in spans:
+            trace.spans[span["span_id"]] = span
+        if root is not None:
+            attributes = root.get("attributes", {})
+            if trace.request_preview is None and attributes.get(INPUTS_ATTRIBUTE):
+                trace.request_preview = preview(attributes[INPUTS_ATTRIBUTE])
+            if trace.response_preview is None and attributes.get(OUTPUTS_ATTRIBUTE):
+                trace.response_preview = preview(attributes[OUTPUTS_ATTRIBUTE])
+            for key, value in attributes.items():
+                if key.startswith(TRACE_TAG_PREFIX):
+                    tag_value = _json_or_raw(value)
+                    trace.tags[key[len(TRACE_TAG_PREFIX):]] = str(tag_value)
+        trace.tags[SPANS_LOCATION_TAG] = TRACKING_STORE
+        for key, value in resource_tags.items():
+            if not key.startswith(("telemetry.sdk.", "mlflow.")):
+                trace.tags[key] = value[:MAX_TAG_VALUE_LENGTH]
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def _trace(self, trace_id: str) -> Trace:
+        trace = self.traces.get(trace_id)
+        if trace is None:
+            raise trace_not_found(trace_id)
+        return trace
+
+    def get_info(self, trace_id: str) -> Trace:
+        with self.lock:
+            return copy.deepcopy(self._trace(trace_id))
+
+    def get_trace(self, trace_id: str, allow_partial: bool) -> tuple[Trace, list[dict[str, Any]]]:
+        """The trace and its spans; without ``allow_partial``, only once all spans arrived."""
+        with self.lock:
+            trace = self.traces.get(trace_id)
+            if trace is None:
+                raise not_found(f"Trace with ID {trace_id} is not found.")
+            trace = copy.deepcopy(trace)
+        if trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
+            raise MlflowError("Trace data not stored in tracking store", "INTERNAL_ERROR")
+        spans = trace.span_list()
+        if not allow_partial:
+            expected = 0
+            stats = trace.metadata.get(SIZE_STATS)
+            if stats:
+                expected = json.loads(stats).get("num_spans", 0)
+            if not spans or len(spans) < expected:
+                raise not_found(f"Trace with ID {trace_id} is not fully exported yet, "
+                                "please try again later.")
+        return trace, spans
+
+    def batch_get(self, trace_ids: Sequence[str], experiment_ids: Sequence[str] | None,
+                  with_spans: bool = True) -> list[Trace]:
+        """Known traces among ``trace_ids`` in the order asked, each once."""
+        wanted = None if experiment_ids is None else {str(e) for e in experiment_ids}
+        with self.lock:
+            found = []
+            for trace_id in dict.fromkeys(trace_ids):
+                trace = self.traces.get(trace_id)
+                if trace is not None and (wanted is None or trace.experiment_id in wanted):
+                    if with_spans and trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
+                        raise MlflowError("Trace data not stored in tracking store",
+                                          "INTERNAL_ERROR")
+                    found.append(copy.deepcopy(trace))
+            return found
+
+    def in_experiments(self, experiment_ids: Iterable[str]) -> list[Trace]:
+        """Copies of every trace of these experiments (search filters them outside the lock)."""
+        wanted = set(experiment_ids)
+        with self.lock:
+            return [copy.deepcopy(t) for t in self.traces.values() if t.experiment_id in wanted]
+
+    # ---- tags and deletion ---------------------------------------------------------------
+
+    def set_tag(self, trace_id: str, key: str, value: str) -> None:
+        key, value = check_tag(key, value)
+        with self.lock:
+            trace = self.traces.get(trace_id)
+            if trace is None:  # sqlite refuses the tag row: no trace row to point at
+                raise MlflowError(
+                    "(sqlite3.IntegrityError) FOREIGN KEY constraint failed\n"
+                    "[SQL: INSERT INTO trace_tags (\"key\", value, request_id) VALUES (?, ?, ?)]\n"
+                    f"[parameters: ({key!r}, {value!r}, {trace_id!r})]\n"
+                    "(Background on this error at: https://sqlalche.me/e/21/gkpj)", "BAD_REQUEST")
+            trace.tags[key] = value
+
+    def delete_tag(self, trace_id: str, key: str) -> None:
+        with self.lock:
+            trace = self.traces.get(trace_id)
+            if trace is None or key not in trace.tags:
+                raise not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+            del trace.tags[key]
+
+    def delete_traces(self, experiment_id: str, max_timestamp_millis: int | None,
+                      max_traces: int | None, trace_ids: Sequence[str]) -> int:
+        with self.lock:
+            chosen = [t for t in self.traces.values() if t.experiment_id == experiment_id
+                      and (max_timestamp_millis is None or t.request_time <= max_timestamp_millis)
+                      and (not trace_ids or t.trace_id in trace_ids)]
+            if max_traces is not None:
+                chosen = sorted(chosen, key=lambda t: (t.request_time, t.trace_id))[:max_traces]
+            for trace in chosen:
+                del self.traces[trace.trace_id]
+            return len(chosen)
+
+    def link_to_run(self, trace_ids: Sequence[str], run_id: str) -> None:
+        """Associate traces with a run (found by ``run_id`` searches); unknown ids are kept
+        as MLflow keeps them, and nothing checks that the run exists."""
+        if not trace_ids:
+            return
+        if len(trace_ids) > MAX_LINKS:
+            raise invalid(f"Cannot link more than {MAX_LINKS} traces to a run in a single "
+                          f"request. Provided {len(trace_ids)} traces.")
+        with self.lock:
+            for trace_id in trace_ids:
+                trace = self.traces.get(trace_id)
+                if trace is not None and run_id not in trace.linked_runs:
+                    trace.linked_runs.append(run_id)
+
+    # ---- assessments ---------------------------------------------------------------------
+
+    def create_assessment(self, assessment: Assessment) -> Assessment:
+        with self.lock:
+            trace = self.traces.get(assessment.trace_id)
+            if trace is None:
+                raise trace_not_found(assessment.trace_id)
+            if assessment.overrides:
+                target = self._find_assessment(trace, assessment.overrides)
+                if target is None:
+                    raise not_found(f"Assessment with ID '{assessment.overrides}' not found "
+                                    f"for trace '{assessment.trace_id}'")
+                target.valid = False
+            trace.assessments.append(assessment)
+            return copy.deepcopy(assessment)
+
+    @staticmethod
+    def _find_assessment(trace: Trace, assessment_id: str) -> Assessment | None:
+        return next((a for a in trace.assessments if a.assessment_id == assessment_id), None)
+
+    def _assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        trace = self.traces.get(trace_id)
+        if trace is None:
+            raise not_found(f"Trace with request_id '{trace_id}' not found")
+        found = self._find_assessment(trace, assessment_id)
+        if found is None:
+            raise not_found(
+                f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'")
+        return found
+
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        with self.lock:
+            return copy.deepcopy(self._assessment(trace_id, assessment_id))
+
+    def update_assessment(self, trace_id: str, assessment_id: str, changes: dict[str, Any]
+                          ) -> Assessment:
+        """Apply the fields named in the update mask; source, span and validity stay."""
+        with self.lock:
+            found = self._assessment(trace_id, assessment_id)
+            if "expectation" in changes and "feedback" in changes:
+                raise invalid("Cannot specify both `expectation` and `feedback` parameters.")
+            if "expectation" in changes and found.kind != "expectation":
+                raise invalid("Cannot update expectation value on a Feedback assessment.")
+            if "feedback" in changes and found.kind != "feedback":
+                raise invalid("Cannot update feedback value on an Expectation assessment.")
+            if "name" in changes:
+                found.name = changes["name"]
+            if "expectation" in changes:
+                found.value, found.serialized_value = changes["expectation"]
+            if "feedback" in changes:
+                found.value, found.error = changes["feedback"]
+            if "rationale" in changes and found.kind == "feedback":
+                found.rationale = changes["rationale"]
+            if "metadata" in changes:
+                found.metadata = {**found.metadata, **changes["metadata"]}
+            found.last_update_time_ms = self.tracking.clock.now_ms()
+            return copy.deepcopy(found)
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        with self.lock:
+            trace = self.traces.get(trace_id)
+            found = self._find_assessment(trace, assessment_id) if trace else None
+            if found is None:
+                return
+            if found.overrides:
+                target = self._find_assessment(trace, found.overrides)
+                if target is not None:
+                    target.valid = True
+            trace.assessments.remove(found)
+
+    # ---- snapshots -----------------------------------------------------------------------
+
+    def export(self) -> list[dict[str, Any]]:
+        """Every trace as JSON-able data (call with the lock held, as a snapshot does)."""
+        from dataclasses import asdict
+
+        with self.lock:
+            return [asdict(t) for t in self.traces.values()]
+
+
+def decode_traces(rows: list[dict[str, Any]]) -> dict[str, Trace]:
+    """Traces from :meth:`TraceStore.export` rows (a snapshot); KeyError/TypeError if malformed."""
+    traces = {}
+    for row in rows:
+        row = dict(row)
+        row["assessments"] = [Assessment(**a) for a in row.get("assessments", [])]
+        traces[row["trace_id"]] = Trace(**row)
+    return traces

@@ -1,0 +1,479 @@
+"""Handlers for MLflow 3 tracing: trace info (v3), OTLP span export, reads, search, tags,
+deletion and assessments. Parse, call the trace store, render."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from werkzeug.exceptions import InternalServerError
+from werkzeug.wrappers import Request, Response
+
+from fakeflow.state.errors import MlflowError, invalid
+from fakeflow.state.traces import (
+    DELETABLE_IMMUTABLE_TAGS,
+    IMMUTABLE_TAGS,
+    SOURCE_TYPES,
+    STATES,
+    Assessment,
+    Trace,
+    TraceStore,
+)
+from fakeflow.state.tracking import TrackingStore
+from fakeflow.web import otlp
+from fakeflow.web import trace_render as render
+from fakeflow.web.messages import Field, M, Message, S
+from fakeflow.web.parsing import (
+    ARRAY,
+    CheckFailed,
+    INTLIKE,
+    ITEM_STRINGS,
+    REQUIRED,
+    STRING,
+    read_json_body,
+    read_request,
+)
+
+Payload = dict[str, Any]
+_OPAQUE = Message("Opaque")
+
+START_TRACE_V3 = Message("StartTraceV3", (M("trace", _OPAQUE, repeated=False),))
+GET_TRACE = Message("GetTrace", (S("trace_id"), Field("allow_partial", "bool")))
+BATCH_GET = Message("BatchGetTraces", (S("trace_ids", repeated=True),
+                                       S("experiment_ids", repeated=True)))
+SEARCH_TRACES_V3 = Message("SearchTracesV3", (
+    M("locations", Message("TraceLocation", (
+        Field("type", "enum", enum=(("TRACE_LOCATION_TYPE_UNSPECIFIED", 0),
+                                    ("MLFLOW_EXPERIMENT", 1), ("INFERENCE_TABLE", 2),
+                                    ("UC_SCHEMA", 4), ("UC_TABLE_PREFIX", 5))),
+        M("mlflow_experiment", Message("MlflowExperimentLocation", (S("experiment_id"),)),
+          repeated=False),
+        M("inference_table", _OPAQUE, repeated=False),
+    ))),
+    S("filter"), Field("max_results", "int32"), S("order_by", repeated=True), S("page_token"),
+))
+DELETE_TRACES = Message("DeleteTraces", (S("experiment_id"), Field("max_timestamp_millis", "int64"),
+                                         Field("max_traces", "int32"),
+                                         S("request_ids", repeated=True)))
+SET_TRACE_TAG = Message("SetTraceTag", (S("request_id"), S("key"), S("value")))
+DELETE_TRACE_TAG = Message("DeleteTraceTag", (S("request_id"), S("key")))
+LINK_TO_RUN = Message("LinkTracesToRun", (S("trace_ids", repeated=True), S("run_id")))
+CREATE_ASSESSMENT = Message("CreateAssessment", (M("assessment", _OPAQUE, repeated=False),))
+UPDATE_ASSESSMENT = Message("UpdateAssessment", (M("assessment", _OPAQUE, repeated=False),
+                                                 M("update_mask", _OPAQUE, repeated=False)))
+
+
+def _traces(store: TrackingStore) -> TraceStore:
+    return store.traces
+
+
+def _path_after(request: Request, marker: str) -> list[str]:
+    return request.path.split(marker, 1)[1].split("/")
+
+
+def _ms(value: Any, parse: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except (ValueError, TypeError):
+        raise invalid(f"Failed to parse {value!r}")
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not value:
+        return {}
+    if isinstance(value, list):  # proto-style [{key, value}] is accepted too
+        return {item.get("key", ""): item.get("value", "") for item in value}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int, ids: Any) -> Assessment:
+    source = raw.get("source") or {}
+    source_type = source.get("source_type") or source.get("sourceType") or "SOURCE_TYPE_UNSPECIFIED"
+    if isinstance(source_type, int):
+        source_type = SOURCE_TYPES[source_type] if 0 <= source_type < len(SOURCE_TYPES) else ""
+    error, serialized = None, None
+    if raw.get("expectation") is not None:
+        kind = "expectation"
+        expectation = raw["expectation"]
+        value = _as_proto_value(expectation.get("value"))
+        serialized = expectation.get("serialized_value") or expectation.get("serializedValue")
+        if serialized is not None:
+            value = json.loads(serialized.get("value", "null"))
+        if value is not None and not isinstance(value, (int, float, bool, str)):
+            serialized = {"serialization_format": "JSON_FORMAT", "value": json.dumps(value)}
+    elif raw.get("feedback") is not None:
+        kind = "feedback"
+        feedback = raw["feedback"]
+        value = _as_proto_value(feedback.get("value"))
+        error = feedback.get("error")
+    else:
+        raise invalid("Unknown assessment type: None")
+    create = raw.get("create_time") or raw.get("createTime")
+    update = raw.get("last_update_time") or raw.get("lastUpdateTime")
+    create_ms = _ms(create, render.parse_timestamp_ms) if create else now
+    return Assessment(
+        assessment_id=raw.get("assessment_id") or f"a-{ids.hex_id()}",
+        name=raw.get("assessment_name") or raw.get("assessmentName") or "",
+        trace_id=trace_id,
+        source_type=source_type,
+        source_id=source.get("source_id") or source.get("sourceId") or "",
+        create_time_ms=create_ms,
+        last_update_time_ms=_ms(update, render.parse_timestamp_ms) if update else now,
+        kind=kind, value=value, error=error, serialized_value=serialized,
+        span_id=raw.get("span_id") or raw.get("spanId") or "",
+        rationale=raw.get("rationale") or "",
+        metadata=_string_map(raw.get("metadata")),
+        overrides=raw.get("overrides") or "",
+        valid=True if raw.get("valid") is None else bool(raw.get("valid")),
+    )
+
+
+def _as_proto_value(value: Any) -> Any:
+    """A JSON value as it comes back from a google.protobuf.Value: every number a double."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, list):
+        return [_as_proto_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_proto_value(v) for k, v in value.items()}
+    return value
+
+
+_NO_EXPERIMENT = ("int() argument must be a string, a bytes-like object or a real number, "
+                  "not 'NoneType'")
+
+
+def _parsed_info(info: dict[str, Any]) -> dict[str, Any]:
+    """TraceInfoV3 fields as protobuf's parser leaves them: keys in order, and at the first
+    bad Timestamp or Duration the field is left empty (zero) and parsing stops."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        name = re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), key)
+        if name in ("request_time", "execution_duration"):
+            parse = render.parse_timestamp_ms if name == "request_time" else render.parse_duration_ms
+            try:
+                out[name] = parse(value)
+            except (ValueError, TypeError):
+                out[name] = 0
+                break
+        else:
+            out[name] = value
+    return out
+
+
+def _trace_from_json(raw: Any, store: TrackingStore) -> Trace:
+    info = raw.get("trace_info", raw.get("traceInfo")) if isinstance(raw, dict) else None
+    info = _parsed_info(info) if isinstance(info, dict) else {}
+    location = info.get("trace_location")
+    experiment = location.get("mlflow_experiment", location.get("mlflowExperiment")) \
+        if isinstance(location, dict) else None
+    experiment_id = experiment.get("experiment_id", experiment.get("experimentId")) \
+        if isinstance(experiment, dict) else None
+    if experiment_id is None:  # MLflow's int(None) on the missing experiment id
+        raise MlflowError(_NO_EXPERIMENT, "INTERNAL_ERROR")
+    state = info.get("state", "STATE_UNSPECIFIED")
+    if isinstance(state, int):
+        state = STATES[state] if 0 <= state < len(STATES) else "STATE_UNSPECIFIED"
+    elif state not in STATES:
+        state = "STATE_UNSPECIFIED"  # an unknown enum name is dropped
+    trace_id = info.get("trace_id") or ""
+    now = store.clock.now_ms()
+    return Trace(
+        trace_id=trace_id,
+        experiment_id=str(experiment_id),
+        request_time=info.get("request_time") or 0,
+        execution_duration=info.get("execution_duration"),
+        state=state,
+        client_request_id=info.get("client_request_id"),
+        request_preview=info.get("request_preview"),
+        response_preview=info.get("response_preview"),
+        metadata=_string_map(info.get("trace_metadata")),
+        tags=_string_map(info.get("tags")),
+        assessments=[_assessment_from_json(a, trace_id, now, store.ids)
+                     for a in info.get("assessments") or []],
+    )
+
+
+# ---- trace info and spans -----------------------------------------------------------------
+
+def start_trace_v3(store: TrackingStore, request: Request) -> Any:
+    read_request(request, START_TRACE_V3, [("trace", [REQUIRED])])
+    trace = _trace_from_json(read_json_body(request)["trace"], store)
+    created = _traces(store).start_trace(trace)
+    return render.compact({"trace": {"trace_info": render.trace_info(created)}})
+
+
+def export_otlp(store: TrackingStore, request: Request) -> Response:
+    """``POST /v1/traces``: FastAPI's route in MLflow, so FastAPI's error shapes."""
+    experiment_id = request.headers.get("x-mlflow-experiment-id")
+    if experiment_id is None:
+        return _fastapi_error(422, [{"type": "missing", "loc": ["header", "x-mlflow-experiment-id"],
+                                     "msg": "Field required", "input": None}])
+    content_type = request.headers.get("Content-Type")
+    media_type = content_type.split(";")[0].strip() if content_type else None
+    if media_type not in ("application/x-protobuf", "application/json"):
+        return _fastapi_error(400, f"Invalid Content-Type: {content_type}. "
+                                   "Expected: application/x-protobuf or application/json")
+    try:
+        body = _decompress(request.get_data(cache=True), request.headers.get("Content-Encoding"))
+        spans, resource_tags = otlp.decode_spans(otlp.parse_export(body, media_type))
+    except otlp.OtlpError as error:
+        return _fastapi_error(error.status, error.detail)
+    if spans:
+        try:
+            _traces(store).log_spans(experiment_id, spans, resource_tags)
+        except MlflowError as error:
+            from fakeflow.web.status import error_body, http_status
+
+            return Response(error_body(error), status=http_status(error.error_code),
+                            mimetype="application/json")
+    return Response(b"", status=200, mimetype="application/x-protobuf")
+
+
+def _decompress(body: bytes, encoding: str | None) -> bytes:
+    if not encoding:
+        return body
+    import gzip
+    import zlib
+
+    try:
+        if encoding.lower() == "gzip":
+            return gzip.decompress(body)
+        if encoding.lower() == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:
+                return zlib.decompress(body, -zlib.MAX_WBITS)
+    except (OSError, zlib.error, EOFError):
+        raise otlp.OtlpError(400, "Failed to decompress payload")
+    raise otlp.OtlpError(400, f"Unsupported Content-Encoding: {encoding}")
+
+
+def _fastapi_error(status: int, detail: Any) -> Response:
+    return Response(json.dumps({"detail": detail}, separators=(",", ":")), status=status,
+                    mimetype="application/json")
+
+
+def get_trace_info_v3(store: TrackingStore, request: Request) -> Any:
+    trace_id = _path_after(request, "/traces/")[0]
+    return render.compact({"trace": {"trace_info": render.trace_info(
+        _traces(store).get_info(trace_id))}})
+
+
+def get_trace(store: TrackingStore, request: Request) -> Any:
+    msg = read_request(request, GET_TRACE, [("trace_id", [STRING, REQUIRED]),
+                                            ("allow_partial", [_bool_check])])
+    trace, spans = _traces(store).get_trace(msg.get("trace_id", ""),
+                                            msg.get("allow_partial", False))
+    return render.compact({"trace": render.trace_with_spans(trace, spans)})
+
+
+def _bool_check(value: Any) -> None:
+    if not isinstance(value, bool):
+        raise CheckFailed()
+
+
+def _batch_args(request: Request) -> tuple[list[str], list[str] | None]:
+    msg = read_request(request, BATCH_GET, [
+        ("trace_ids", [ARRAY, REQUIRED, ITEM_STRINGS]),
+        ("experiment_ids", [ARRAY, ITEM_STRINGS]),
+    ])
+    has_experiments = "experiment_ids" in (request.args if request.method == "GET"
+                                           else read_json_body(request))
+    return list(msg.get("trace_ids", [])), (list(msg.get("experiment_ids", []))
+                                            if has_experiments else None)
+
+
+def batch_get_traces(store: TrackingStore, request: Request) -> Any:
+    trace_ids, experiment_ids = _batch_args(request)
+    traces = _traces(store).batch_get(trace_ids, experiment_ids)
+    out: Payload = {}
+    if traces:
+        out["traces"] = [render.trace_with_spans(t, t.span_list()) for t in traces]
+    return render.compact(out)
+
+
+def batch_get_trace_infos(store: TrackingStore, request: Request) -> Any:
+    trace_ids, experiment_ids = _batch_args(request)
+    traces = _traces(store).batch_get(trace_ids, experiment_ids, with_spans=False)
+    out: Payload = {}
+    if traces:
+        out["trace_infos"] = [render.trace_info(t) for t in traces]
+    return render.compact(out)
+
+
+def _max_500(value: Any) -> None:
+    if int(value) > 500:
+        raise CheckFailed()
+
+
+def search_traces_v3(store: TrackingStore, request: Request) -> Any:
+    from fakeflow.search import traces as search
+
+    msg = read_request(request, SEARCH_TRACES_V3, [
+        ("locations", [ARRAY, REQUIRED]), ("filter", [STRING]),
+        ("max_results", [INTLIKE, _max_500]), ("order_by", [ARRAY, ITEM_STRINGS]),
+        ("page_token", [STRING]),
+    ])
+    experiment_ids = [loc["mlflow_experiment"].get("experiment_id", "")
+                      for loc in msg.get("locations", []) if "mlflow_experiment" in loc]
+    found, token = search.search_traces(
+        _traces(store), experiment_ids, msg.get("filter", ""), msg.get("max_results", 100),
+        list(msg.get("order_by", [])), msg.get("page_token") or None,
+    )
+    out: Payload = {}
+    if found:
+        out["traces"] = [render.trace_info(t) for t in found]
+    if token:
+        out["next_page_token"] = token
+    return render.compact(out)
+
+
+def delete_traces(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, DELETE_TRACES, [
+        ("experiment_id", [STRING, REQUIRED]), ("max_timestamp_millis", [INTLIKE]),
+        ("max_traces", [INTLIKE]), ("request_ids", [ARRAY, ITEM_STRINGS]),
+    ])
+    from fakeflow.state.validation import parse_experiment_id
+
+    experiment_id = str(parse_experiment_id(msg.get("experiment_id", "")))
+    deleted = _traces(store).delete_traces(
+        experiment_id, msg.get("max_timestamp_millis"), msg.get("max_traces"),
+        list(msg.get("request_ids", [])),
+    )
+    return {"traces_deleted": deleted}
+
+
+def _check_mutable(key: str, operation: str) -> None:
+    if key in IMMUTABLE_TAGS and not (operation == "deleted" and key in DELETABLE_IMMUTABLE_TAGS):
+        raise invalid(f"Tag '{key}' is immutable and cannot be {operation} on a trace.")
+
+
+def _tag_trace_id(request: Request) -> str:
+    return _path_after(request, "/traces/")[0]
+
+
+def set_trace_tag(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, SET_TRACE_TAG, [("key", [STRING, REQUIRED]), ("value", [STRING])])
+    _check_mutable(msg.get("key", ""), "set")
+    _traces(store).set_tag(_tag_trace_id(request), msg.get("key", ""), msg.get("value", ""))
+    return {}
+
+
+def delete_trace_tag(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, DELETE_TRACE_TAG, [("key", [STRING, REQUIRED])])
+    _check_mutable(msg.get("key", ""), "deleted")
+    _traces(store).delete_tag(_tag_trace_id(request), msg.get("key", ""))
+    return {}
+
+
+def link_traces_to_run(store: TrackingStore, request: Request) -> Payload:
+    msg = read_request(request, LINK_TO_RUN, [
+        ("trace_ids", [ARRAY, REQUIRED, ITEM_STRINGS]), ("run_id", [STRING, REQUIRED]),
+    ])
+    _traces(store).link_to_run(list(msg.get("trace_ids", [])), msg.get("run_id", ""))
+    return {}
+
+
+# ---- assessments ---------------------------------------------------------------------------
+
+def _assessment_path(request: Request) -> list[str]:
+    return _path_after(request, "/traces/")  # <trace_id>/assessments[/<assessment_id>]
+
+
+def create_assessment(store: TrackingStore, request: Request) -> Payload:
+    read_request(request, CREATE_ASSESSMENT, [("assessment", [REQUIRED])])
+    trace_id = _assessment_path(request)[0]
+    raw = read_json_body(request)["assessment"]
+    assessment = _assessment_from_json(raw, trace_id, store.clock.now_ms(), store.ids)
+    assessment.assessment_id = f"a-{store.ids.hex_id()}"
+    created = _traces(store).create_assessment(assessment)
+    return {"assessment": render.assessment(created)}
+
+
+def get_assessment(store: TrackingStore, request: Request) -> Payload:
+    trace_id, _, assessment_id = _assessment_path(request)[:3]
+    return {"assessment": render.assessment(_traces(store).get_assessment(trace_id, assessment_id))}
+
+
+def _mask_paths(mask: Any) -> list[str]:
+    """A FieldMask in JSON: comma-separated camelCase paths. Anything else (a path written
+    with "_", an object) fails protobuf's parse, and MLflow goes on with an empty mask."""
+    if not isinstance(mask, str):
+        return []
+    paths = [p for p in mask.split(",") if p]
+    if any("_" in p for p in paths):
+        return []
+    return [re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), p) for p in paths]
+
+
+def update_assessment(store: TrackingStore, request: Request) -> Payload:
+    read_request(request, UPDATE_ASSESSMENT, [("assessment", [REQUIRED]),
+                                              ("update_mask", [REQUIRED])])
+    trace_id, _, assessment_id = _assessment_path(request)[:3]
+    body = read_json_body(request)
+    raw = body["assessment"] if isinstance(body["assessment"], dict) else {}
+    changes: dict[str, Any] = {}
+    for path in _mask_paths(body["update_mask"]):
+        if path == "assessment_name":
+            changes["name"] = raw.get("assessment_name", raw.get("assessmentName", ""))
+        elif path == "expectation":
+            expectation = raw.get("expectation") or {}
+            value = _as_proto_value(expectation.get("value"))
+            serialized = None
+            if value is not None and not isinstance(value, (int, float, bool, str)):
+                serialized = {"serialization_format": "JSON_FORMAT", "value": json.dumps(value)}
+            changes["expectation"] = (value, serialized)
+        elif path == "feedback":
+            feedback = raw.get("feedback") or {}
+            changes["feedback"] = (_as_proto_value(feedback.get("value")), feedback.get("error"))
+        elif path == "rationale":
+            changes["rationale"] = raw.get("rationale", "")
+        elif path == "metadata":
+            changes["metadata"] = _string_map(raw.get("metadata"))
+        elif path == "valid":
+            raise InternalServerError()  # MLflow hands ``valid`` to a store that takes no such thing
+    updated = _traces(store).update_assessment(trace_id, assessment_id, changes)
+    return {"assessment": render.assessment(updated)}
+
+
+def delete_assessment(store: TrackingStore, request: Request) -> Payload:
+    trace_id, _, assessment_id = _assessment_path(request)[:3]
+    _traces(store).delete_assessment(trace_id, assessment_id)
+    return {}
+
+
+# The span keys of MLflow's trace data file (traces.json), in the order MLflow writes them.
+_TRACE_DATA_KEYS = ("trace_id", "span_id", "parent_span_id", "name", "start_time_unix_nano",
+                    "end_time_unix_nano", "events", "status", "attributes", "links")
+
+
+def get_trace_artifact(store: TrackingStore, request: Request) -> Response:
+    """GET ``get-trace-artifact?request_id=``: the UI's trace view reads a trace's spans as
+    MLflow's ``traces.json`` (``{"spans":[...]}``, text/plain, an attachment)."""
+    trace_id = request.args.get("request_id")
+    if not trace_id:
+        raise MlflowError('Request must include the "request_id" query parameter.', "BAD_REQUEST")
+    if request.args.get("path"):
+        raise MlflowError("fakeflow keeps no trace attachments", "NOT_IMPLEMENTED")
+    try:
+        _trace, spans = store.traces.get_trace(trace_id, allow_partial=True)
+    except MlflowError as error:
+        if error.error_code != "INTERNAL_ERROR":
+            raise  # an unknown trace: MLflow's "Trace with ID … is not found."
+        raise MlflowError("fakeflow serves trace data only for traces whose spans it holds",
+                          "NOT_IMPLEMENTED") from None
+    pieces = []
+    for doc in spans:
+        span = {key: doc.get(key) for key in _TRACE_DATA_KEYS}
+        span["events"] = span["events"] or []
+        span["links"] = span["links"] or []
+        pieces.append(json.dumps(span))
+    body = '{"spans":[' + ",".join(pieces) + "]}"
+    return Response(body, status=200, content_type="text/plain",
+                    headers={"Content-Disposition": "attachment; filename=traces.json"})

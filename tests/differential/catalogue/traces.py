@@ -1,0 +1,386 @@
+"""MLflow 3 tracing: trace info (v3), OTLP span export, reads, search, tags, deletion and
+assessments; valid and invalid calls.
+
+Trace ids are chosen by the client (``tr-${p}-…`` for trace info, fixed hex OTel ids per case
+for spans), and every time in a request is fixed, so answers compare without masking clocks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import NO_BODY, Step, case, get, post
+from .common import new_experiment
+
+V3 = "/api/3.0/mlflow/traces"
+AJAX_V3 = "/ajax-api/3.0/mlflow/traces"
+V2 = "/api/2.0/mlflow/traces"
+T = "2023-11-14T22:13:20.000Z"  # 1_700_000_000_000 ms
+
+
+def start(trace_id: str, exp: str = "${e1}", request_time: str = T, **info: Any) -> Step:
+    body = {"trace": {"trace_info": {
+        "trace_id": trace_id,
+        "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}},
+        "request_time": request_time, **info,
+    }}}
+    return post(V3, body)
+
+
+def patch(path: str, body: Any, **kw: Any) -> Step:
+    return Step("PATCH", path, json=body, **kw)
+
+
+def delete(path: str, body: Any = NO_BODY, **kw: Any) -> Step:
+    return Step("DELETE", path, json=body, **kw)
+
+
+def otlp(spans: list[dict[str, Any]], exp: str = "${e1}", **kw: Any) -> Step:
+    body = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "svc"}},
+        {"key": "telemetry.sdk.name", "value": {"stringValue": "x"}}]},
+        "scopeSpans": [{"spans": spans}]}]}
+    headers = {"x-mlflow-experiment-id": exp} if exp else {}
+    return Step("POST", "/v1/traces", data=json.dumps(body), headers=headers, **kw)
+
+
+def span(trace_hex: str, span_hex: str, name: str, start_ns: int, end_ns: int,
+         parent_hex: str = "", attributes: dict[str, Any] | None = None, code: int = 1,
+         message: str = "", events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "traceId": trace_hex, "spanId": span_hex, "name": name,
+        "startTimeUnixNano": str(start_ns), "endTimeUnixNano": str(end_ns),
+        "attributes": [{"key": k, "value": v} for k, v in (attributes or {}).items()],
+        "status": {"code": code, "message": message},
+    }
+    if parent_hex:
+        out["parentSpanId"] = parent_hex
+    if events:
+        out["events"] = events
+    return out
+
+
+NS = 1_700_000_000_000_000_000
+TA = "0a" * 16
+TB = "0b" * 16
+TD = "0d" * 16  # each case has OTel trace ids of its own: one server serves every case
+TE = "0e" * 16
+ROOT_ATTRS = {
+    "mlflow.spanType": {"stringValue": "CHAIN"},
+    "mlflow.spanInputs": {"stringValue": json.dumps({"question": "why?"})},
+    "mlflow.spanOutputs": {"stringValue": json.dumps("because")},
+    "n": {"intValue": "3"}, "f": {"doubleValue": 1.5}, "b": {"boolValue": True},
+    "l": {"arrayValue": {"values": [{"stringValue": "x"}, {"intValue": "1"}]}},
+    "mlflow.traceTag.team": {"stringValue": "search"},
+}
+
+
+def info(trace_id: str) -> Step:
+    return get(f"{V3}/{trace_id}")
+
+
+TAGS = {"mlflow.traceName": "root-op", "team": "a"}
+META = {"mlflow.user": "u", "mlflow.trace_schema.version": "3", "mlflow.sourceRun": "r1"}
+
+CASES = [
+    case(
+        "traces-start-get",
+        new_experiment("e1"),
+        start("tr-${p}-a", execution_duration="1.500s", state="OK", trace_metadata=META,
+              tags=TAGS, request_preview="{\"q\": 1}", response_preview="\"a\"",
+              client_request_id="c-1"),
+        info("tr-${p}-a"),
+        get(f"{AJAX_V3}/tr-${{p}}-a"),
+        get(f"{V3}/get", {"trace_id": "tr-${p}-a", "allow_partial": "true"}),
+        Step("POST", f"{V3}/batchGetInfos", json={"trace_ids": ["tr-${p}-a", "tr-none"]}),
+        get(f"{V3}/batchGet", {"trace_ids": ["tr-${p}-a"]}),
+        get(f"{V3}/batchGet", {"trace_ids": ["tr-${p}-a"], "experiment_ids": ["0"]}),
+        start("tr-${p}-b", state="IN_PROGRESS"),
+        info("tr-${p}-b"),
+        start("tr-${p}-c", execution_duration="0s", state="ERROR"),
+        info("tr-${p}-c"),
+        info("tr-${p}-missing"),
+        get(f"{V3}/get", {"trace_id": "tr-${p}-missing", "allow_partial": "true"}),
+        get(f"{V3}/get", {"allow_partial": "true"}),
+    ),
+    case(
+        "traces-start-invalid",
+        new_experiment("e1"),
+        post(V3, {}),
+        post(V3, {"trace": None}),
+        post(V3, {"trace": "x"}),
+        post(V3, {"trace": {"trace_info": "x"}}),
+        post(V3, {"trace": {"trace_info": {"trace_id": "tr-${p}-q", "request_time": "bad"}}}),
+        start("tr-${p}-d", execution_duration="bad", state="OK"),
+        info("tr-${p}-d"),
+        start("tr-${p}-s", state="NOPE"),
+        start("tr-${p}-n", state=2),
+        start("tr-${p}-x", exp="999999"),
+        post("experiments/delete", {"experiment_id": "${e1}"}),
+        start("tr-${p}-y"),
+    ),
+    case(
+        "traces-otlp-json",
+        new_experiment("e1"),
+        otlp([
+            span(TA, "00000000000000a1", "root", NS, NS + 9_000_000, attributes=ROOT_ATTRS),
+            span(TA, "00000000000000a2", "child", NS + 1_000_000, NS + 2_000_000,
+                 parent_hex="00000000000000a1", code=2, message="boom",
+                 attributes={"mlflow.spanType": {"stringValue": "TOOL"}},
+                 events=[{"timeUnixNano": str(NS + 1_500_000), "name": "exception",
+                          "attributes": [{"key": "exception.message",
+                                          "value": {"stringValue": "boom"}}]}]),
+        ]),
+        info("tr-" + TA),
+        get(f"{V3}/get", {"trace_id": "tr-" + TA}),
+        start("tr-" + TA, execution_duration="0.009s", state="OK",
+              trace_metadata={"mlflow.trace.sizeStats": json.dumps({"num_spans": 2})},
+              tags={"mlflow.traceName": "root"}),
+        get(f"{V3}/get", {"trace_id": "tr-" + TA}),
+        otlp([span(TB, "00000000000000b2", "orphan", NS, NS + 5_000_000,
+                   parent_hex="00000000000000b1", code=0)]),
+        info("tr-" + TB),
+        get(f"{V3}/get", {"trace_id": "tr-" + TB, "allow_partial": "true"}),
+    ),
+    case(
+        "traces-otlp-invalid",
+        new_experiment("e1"),
+        otlp([span(TA, "00000000000000c1", "x", NS, NS + 1)], exp=""),
+        otlp([span(TA, "00000000000000c1", "x", NS, NS + 1)], content_type="text/plain"),
+        Step("POST", "/v1/traces", data="{not json", headers={"x-mlflow-experiment-id": "${e1}"}),
+        Step("POST", "/v1/traces", data=json.dumps({"resourceSpans": []}),
+             headers={"x-mlflow-experiment-id": "${e1}"}),
+        Step("POST", "/v1/traces", data="garbage", content_type="application/x-protobuf",
+             headers={"x-mlflow-experiment-id": "${e1}"}),
+        otlp([{"name": "no ids", "startTimeUnixNano": "1"}]),
+        otlp([span("0c" * 16, "00000000000000c1", "x", NS, NS + 1)], exp="999999"),
+    ),
+    case(
+        "traces-search",
+        new_experiment("e1"),
+        new_experiment("e2", name="${p}-2"),
+        start("tr-${p}-1", request_time="2023-11-14T22:13:20.000Z", execution_duration="1s",
+              state="OK", tags={"mlflow.traceName": "alpha", "k": "v1"},
+              trace_metadata={"m": "x"}),
+        start("tr-${p}-2", request_time="2023-11-14T22:13:21.000Z", execution_duration="3s",
+              state="ERROR", tags={"mlflow.traceName": "beta", "k": "v2"}),
+        start("tr-${p}-3", request_time="2023-11-14T22:13:22.000Z", execution_duration="2s",
+              state="OK", tags={"mlflow.traceName": "alpha"}, trace_metadata={"m": "y"}),
+        start("tr-${p}-4", exp="${e2}", request_time="2023-11-14T22:13:19.000Z", state="OK"),
+        *[post(f"{V3}/search", {"locations": [{"type": "MLFLOW_EXPERIMENT",
+                                               "mlflow_experiment": {"experiment_id": "${e1}"}}],
+                                "max_results": 100, **extra})
+          for extra in (
+              {},
+              {"filter": "status = 'OK'"},
+              {"filter": "attributes.status = 'ERROR'"},
+              {"filter": "trace.status != 'OK'"},
+              {"filter": "tags.k = 'v1'"},
+              {"filter": "tags.k LIKE 'v%'"},
+              {"filter": "metadata.m = 'y'"},
+              {"filter": "name = 'alpha'"},
+              {"filter": "trace.name = 'beta'"},
+              {"filter": "timestamp_ms > 1700000000000"},
+              {"filter": "timestamp >= 1700000001000 AND status = 'OK'"},
+              {"filter": "execution_time_ms < 2500"},
+              {"filter": "status IN ('ERROR', 'IN_PROGRESS')"},
+              {"filter": "request_id = 'tr-${p}-2'"},
+              {"order_by": ["timestamp_ms ASC"]},
+              {"order_by": ["execution_time_ms DESC"]},
+              {"order_by": ["name"]},
+              {"order_by": ["status", "timestamp_ms"]},
+          )],
+        post(f"{V3}/search", {"locations": [
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "${e1}"}},
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "${e2}"}}],
+            "max_results": 2}, capture={"tok": "next_page_token"}),
+        post(f"{V3}/search", {"locations": [
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "${e1}"}},
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "${e2}"}}],
+            "max_results": 2, "page_token": "${tok}"}, capture={"tok2": "next_page_token"}),
+        post(f"{V3}/search", {"locations": [
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "${e1}"}},
+            {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "${e2}"}}],
+            "max_results": 2, "page_token": "${tok2}"}),
+    ),
+    case(
+        "traces-search-spans",
+        new_experiment("e1"),
+        otlp([
+            span(TD, "00000000000000d1", "agent", NS, NS + 9_000_000,
+                 attributes={"mlflow.spanType": {"stringValue": '"AGENT"'}}),
+            span(TD, "00000000000000d2", "search_web", NS + 1_000_000, NS + 2_000_000,
+                 parent_hex="00000000000000d1", code=2, message="timeout",
+                 attributes={"mlflow.spanType": {"stringValue": "TOOL"}}),
+            span(TE, "00000000000000e1", "chat", NS + 5_000_000, NS + 8_000_000,
+                 attributes={"mlflow.spanType": {"stringValue": '"LLM"'}}),
+        ]),
+        *[post(f"{V3}/search", {"locations": [{"type": "MLFLOW_EXPERIMENT",
+                                               "mlflow_experiment": {"experiment_id": "${e1}"}}],
+                                "max_results": 10, "filter": text})
+          for text in (
+              "span.name = 'search_web'",
+              "span.name != 'agent'",
+              "span.name LIKE 'search%'",
+              "span.name ILIKE 'CHAT'",
+              "span.type = 'TOOL'",
+              "span.type = 'AGENT'",
+              "span.type IN ('LLM', 'RETRIEVER')",
+              "span.status = 'ERROR'",
+              "span.status = 'OK' AND span.name = 'chat'",
+              "span.name = 'nothing'",
+          )],
+    ),
+    case(
+        "traces-link-to-run",
+        new_experiment("e1"),
+        post("runs/create", {"experiment_id": "${e1}"}, capture={"r1": "run.info.run_id"}),
+        start("tr-${p}-1", trace_metadata={"mlflow.sourceRun": "${r1}"}),
+        start("tr-${p}-2"),
+        start("tr-${p}-3"),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-2", "tr-${p}-none"], "run_id": "${r1}"}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-2"], "run_id": "${r1}"}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-3"], "run_id": "no-such-run"}),
+        info("tr-${p}-2"),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "filter": "run_id = '${r1}'"}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "filter": "run_id = 'no-such-run'"}),
+        post(f"{V2}/link-to-run", {"trace_ids": [], "run_id": "${r1}"}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-2"]}),
+        post(f"{V2}/link-to-run", {"run_id": "${r1}"}),
+        post(f"{V2}/link-to-run", {"trace_ids": [f"t{i}" for i in range(101)], "run_id": "${r1}"}),
+    ),
+    case(
+        "traces-search-invalid",
+        new_experiment("e1"),
+        post(f"{V3}/search", {}),
+        post(f"{V3}/search", {"locations": "x"}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}]}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "max_results": 501}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "max_results": 0}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "max_results": "x"}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "max_results": 5, "page_token": "!!notbase64"}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "max_results": 5, "order_by": ["timestamp_ms", "timestamp_ms DESC"]}),
+        post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
+                              "max_results": 5, "order_by": "timestamp_ms"}),
+    ),
+    case(
+        "traces-tags",
+        new_experiment("e1"),
+        start("tr-${p}-t", tags={"mlflow.traceName": "n"}),
+        patch(f"{V2}/tr-${{p}}-t/tags", {"key": "k", "value": "v"}),
+        patch(f"{V3}/tr-${{p}}-t/tags", {"key": "k3", "value": "v3"}),
+        patch(f"{V2}/tr-${{p}}-t/tags", {"key": "k2"}),
+        info("tr-${p}-t"),
+        delete(f"{V2}/tr-${{p}}-t/tags", {"key": "k"}),
+        delete(f"{V3}/tr-${{p}}-t/tags", {"key": "k3"}),
+        delete(f"{V2}/tr-${{p}}-t/tags", {"key": "k"}),
+        delete(f"{V2}/tr-${{p}}-t/tags", {"key": "mlflow.traceName"}),
+        delete(f"{V2}/tr-${{p}}-t/tags", {"key": "mlflow.traceName"}),
+        info("tr-${p}-t"),
+        patch(f"{V2}/tr-${{p}}-t/tags", {"value": "v"}),
+        patch(f"{V2}/tr-${{p}}-t/tags", {"key": "mlflow.trace.spansLocation", "value": "x"}),
+        delete(f"{V2}/tr-${{p}}-t/tags", {"key": "mlflow.trace.spansLocation"}),
+        patch(f"{V2}/tr-${{p}}-t/tags", {"key": "a/../b", "value": "v"}),
+        patch(f"{V2}/tr-${{p}}-t/tags", {"key": "k" * 251, "value": "v"}),
+        delete(f"{V2}/tr-${{p}}-none/tags", {"key": "k"}),
+    ),
+    case(
+        "traces-delete",
+        new_experiment("e1"),
+        start("tr-${p}-1", request_time="2023-11-14T22:13:20.000Z"),
+        start("tr-${p}-2", request_time="2023-11-14T22:13:21.000Z"),
+        start("tr-${p}-3", request_time="2023-11-14T22:13:22.000Z"),
+        start("tr-${p}-4", request_time="2023-11-14T22:13:23.000Z"),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": ["tr-${p}-1"]}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": ["tr-${p}-1"]}),
+        post(f"{V2}/delete-traces", {"experiment_id": "0", "request_ids": ["tr-${p}-2"]}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "max_timestamp_millis": 1700000002500,
+                                     "max_traces": 1}),
+        info("tr-${p}-2"),
+        post("/api/3.0/mlflow/traces/delete-traces", {"experiment_id": "${e1}",
+                                                      "max_timestamp_millis": 1700000002500}),
+        info("tr-${p}-3"),
+        post(f"{V2}/delete-traces", {}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "max_traces": "x"}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": "tr-${p}-4"}),
+    ),
+    case(
+        "traces-assessments",
+        new_experiment("e1"),
+        start("tr-${p}-s", state="OK"),
+        post(f"{V3}/tr-${{p}}-s/assessments", {"assessment": {
+            "assessment_name": "relevance", "trace_id": "tr-${p}-s",
+            "source": {"source_type": "HUMAN", "source_id": "me"},
+            "create_time": T, "last_update_time": T,
+            "feedback": {"value": 0.5}, "rationale": "ok", "metadata": {"m": "1"}}},
+            capture={"a1": "assessment.assessment_id"}),
+        post(f"{V3}/tr-${{p}}-s/assessments", {"assessment": {
+            "assessment_name": "expected", "trace_id": "tr-${p}-s",
+            "source": {"source_type": "CODE", "source_id": "x"}, "create_time": T,
+            "last_update_time": T, "expectation": {"value": {"answer": [1, 2]}}}},
+            capture={"a2": "assessment.assessment_id"}),
+        get(f"{V3}/tr-${{p}}-s/assessments/${{a1}}"),
+        get(f"{V3}/tr-${{p}}-s/assessments/${{a2}}"),
+        post(f"{V3}/tr-${{p}}-s/assessments", {"assessment": {
+            "assessment_name": "relevance", "trace_id": "tr-${p}-s",
+            "source": {"source_type": "LLM_JUDGE", "source_id": "j"}, "create_time": T,
+            "last_update_time": T, "feedback": {"value": 1.0}, "overrides": "${a1}"}},
+            capture={"a3": "assessment.assessment_id"}),
+        get(f"{V3}/tr-${{p}}-s/assessments/${{a1}}"),
+        info("tr-${p}-s"),
+        delete(f"{V3}/tr-${{p}}-s/assessments/${{a3}}"),
+        get(f"{V3}/tr-${{p}}-s/assessments/${{a1}}"),
+        delete(f"{V3}/tr-${{p}}-s/assessments/${{a3}}"),
+        get(f"{V3}/tr-${{p}}-s/assessments/a-00000000000000000000000000000000"),
+        get(f"{V3}/tr-${{p}}-none/assessments/${{a1}}"),
+        post(f"{V3}/tr-${{p}}-s/assessments", {}),
+        post(f"{V3}/tr-${{p}}-none/assessments", {"assessment": {
+            "assessment_name": "x", "source": {"source_type": "HUMAN", "source_id": "me"},
+            "create_time": T, "last_update_time": T, "feedback": {"value": 1}}}),
+        post(f"{V3}/tr-${{p}}-s/assessments", {"assessment": {
+            "assessment_name": "x", "source": {"source_type": "HUMAN", "source_id": "me"},
+            "create_time": T, "last_update_time": T, "feedback": {"value": 1},
+            "overrides": "a-nope"}}),
+        patch(f"{V3}/tr-${{p}}-s/assessments/${{a2}}", {
+            "assessment": {"feedback": {"value": 1}}, "update_mask": "feedback"}),
+        patch(f"{V3}/tr-${{p}}-s/assessments/${{a1}}", {
+            "assessment": {"expectation": {"value": 1}}, "update_mask": "expectation"}),
+        patch(f"{V3}/tr-${{p}}-s/assessments/${{a1}}", {"assessment": {}}),
+        patch(f"{V3}/tr-${{p}}-s/assessments/${{a1}}", {
+            "assessment": {"valid": False}, "update_mask": "valid"}),
+        patch(f"{V3}/tr-${{p}}-none/assessments/${{a1}}", {
+            "assessment": {"rationale": "x"}, "update_mask": "rationale"}),
+        patch(f"{V3}/tr-${{p}}-s/assessments/a-nope", {
+            "assessment": {"rationale": "x"}, "update_mask": "rationale"}),
+    ),
+]
+
+TF = "0f" * 16
+CASES.append(case(
+    "traces-ui-trace-artifact",
+    new_experiment("e1"),
+    otlp([
+        span(TF, "00000000000000f1", "root", NS, NS + 9_000_000, attributes=ROOT_ATTRS),
+        span(TF, "00000000000000f2", "child", NS + 1_000_000, NS + 2_000_000,
+             parent_hex="00000000000000f1", code=2, message="boom",
+             attributes={"mlflow.spanType": {"stringValue": "TOOL"}, "t": {"doubleValue": 0.5}},
+             events=[{"timeUnixNano": str(NS + 1_500_000), "name": "exception",
+                      "attributes": [{"key": "exception.message", "value": {"stringValue": "boom"}}]}]),
+    ]),
+    start("tr-" + TF, execution_duration="0.009s", state="OK"),
+    *(Step("GET", f"/ajax-api/{v}/mlflow/get-trace-artifact", query={"request_id": "tr-" + TF},
+           wire_headers=("content-type", "content-disposition")) for v in ("2.0", "3.0")),
+    Step("GET", "/ajax-api/3.0/mlflow/get-trace-artifact", query={"request_id": "tr-nope"}),
+    Step("GET", "/ajax-api/3.0/mlflow/get-trace-artifact", query={"request_id": ""}),
+    Step("GET", "/ajax-api/2.0/mlflow/get-trace-artifact"),
+    Step("GET", "/api/3.0/mlflow/get-trace-artifact", query={"request_id": "tr-" + TF}),
+    Step("POST", "/ajax-api/3.0/mlflow/get-trace-artifact", query={"request_id": "tr-" + TF}),
+))

@@ -1,0 +1,90 @@
+"""fakeflow's filter lexer against the SQL lexer MLflow 3.17.2 parses filters with (sqlparse).
+
+MLflow's error messages quote whatever sqlparse produced, so our lexer must split every string
+the same way. sqlparse comes with the MLflow client the test extra installs; it is not a runtime
+dependency of fakeflow (see ``fakeflow/search/lexer.py`` for why we keep our own lexer).
+Inputs: filters from the search grammar, and arbitrary text over SQL's punctuation and words.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fakeflow.search.lexer import Kind, lex
+from tests.support import search_grammar as g
+from tests.test_search_grammar_differential import EXPERIMENTS, REGISTRY, RUNS
+
+sqlparse = pytest.importorskip("sqlparse")
+from sqlparse import tokens as T  # noqa: E402
+from sqlparse.lexer import Lexer  # noqa: E402
+
+
+def _kind(ttype: object) -> str:
+    """Our kind for one of sqlparse's token types."""
+    table = [
+        (T.Text.Whitespace, "ws"), (T.Newline, "ws"),
+        (T.Name.Builtin, Kind.BUILTIN.value), (T.Name.Placeholder, Kind.PLACEHOLDER.value),
+        (T.Name, Kind.NAME.value),
+        (T.Keyword.DML, Kind.DML.value), (T.Keyword, Kind.KEYWORD.value),
+        (T.String.Single, Kind.STRING.value), (T.String.Symbol, Kind.SYMBOL.value),
+        (T.Number.Hexadecimal, Kind.HEX.value), (T.Number.Float, Kind.FLOAT.value),
+        (T.Number.Integer, Kind.INT.value), (T.Operator.Comparison, Kind.COMPARISON.value),
+        (T.Punctuation, Kind.PUNCT.value), (T.Operator, Kind.OPERATOR.value),
+        (T.Wildcard, Kind.OPERATOR.value),
+    ]
+    for parent, kind in table:
+        if ttype in parent:
+            return kind
+    return Kind.OTHER.value
+
+
+def _merge_blanks(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for kind, text in tokens:
+        if kind == "ws" and out and out[-1][0] == "ws":
+            out[-1] = ("ws", out[-1][1] + text)
+        else:
+            out.append((kind, text))
+    return out
+
+
+def theirs(text: str) -> list[tuple[str, str]]:
+    return _merge_blanks([(_kind(t), v) for t, v in Lexer.get_default_instance().get_tokens(text)])
+
+
+def ours(text: str) -> list[tuple[str, str]]:
+    kinds = [("ws" if t.kind is Kind.WS else t.kind.value, t.text) for t in lex(text)]
+    return _merge_blanks(kinds)
+
+
+_WORDS = ["name", "left", "None", "data", "ORDER BY", "GROUP  BY", "IS", "NOT", "NULL", "JOIN",
+          "LEFT OUTER JOIN", "string", "timestamp", "version", "x1", "1x", "ü", "Ärger", "AND",
+          "like", "NOT ILIKE", "asc", "DESC", "nulls first", "select", "commit", "div", "end if"]
+_BITS = ["'", '"', "`", "(", ")", ",", ".", ";", "=", "!=", "<=", ">", "%", "-", "+", "*", "?",
+         ":x", "$1", "@a", "#b", "\\", "[x]", "a.b", "1.5", ".5", "5.", "1e3", "-2", "0x1F", " ",
+         "  ", "\n", "''", '""', "'a'", '"a b"', "`k k`", "NaN", "inf", "--", "/*", "*/"]
+
+
+def _text() -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(_WORDS + _BITS), max_size=10).map(" ".join) | \
+        st.lists(st.sampled_from(_WORDS + _BITS), max_size=10).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=st.one_of(g.filter_string(RUNS), g.filter_string(EXPERIMENTS),
+                      g.filter_string(REGISTRY), _text()))
+def test_filters_lex_as_sqlparse_lexes_them(text: str | None) -> None:
+    text = text or ""
+    assert ours(text) == theirs(text)
+
+
+@pytest.mark.parametrize("text, kinds", [
+    # Reserved words of sqlparse's dictionaries are keywords, not names: MLflow then cannot
+    # group "params.p LIKE None" into a comparison and lists its pieces as invalid clauses.
+    ("None", ["keyword"]), ("left", ["keyword"]), ("data", ["keyword"]), ("string", ["builtin"]),
+    ("lefty", ["name"]), ("tags.left", ["name", "punct", "name"]),
+])
+def test_reserved_words(text: str, kinds: list[str]) -> None:
+    assert [kind for kind, _ in ours(text)] == kinds
