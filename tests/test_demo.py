@@ -158,7 +158,13 @@ def test_serve_demo_answers_with_the_workspace() -> None:
         assert found.status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind, even when it hangs
+            process.wait()
+            raise
+        assert code == 0
 
 
 def test_demo_on_a_server_that_has_it_already_fails_clearly() -> None:

@@ -396,7 +396,13 @@ def _serve_and_get(*args: str) -> int:
         return requests.get(url + RM + "/list", timeout=10).status_code
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind, even when it hangs
+            process.wait()
+            raise
+        assert code == 0
 
 
 def test_cli_serve_legacy_routes():

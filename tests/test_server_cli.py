@@ -64,7 +64,13 @@ def test_cli_serve_prints_url_and_answers_then_stops_on_sigterm():
         assert requests.get(url + "/version", timeout=5).text == "3.17.2"
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind, even when it hangs
+            process.wait()
+            raise
+        assert code == 0
 
 
 def test_cli_serve_fails_at_once_on_a_busy_port():
@@ -126,7 +132,13 @@ def test_cli_serve_bounds_reach_the_server():
             assert data.startswith(b"HTTP/1.1 200") and time.monotonic() - started < 5
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind, even when it hangs
+            process.wait()
+            raise
+        assert code == 0
 
 
 @pytest.mark.parametrize("option", ["--max-connections", "--timeout", "--keep-alive-timeout"])

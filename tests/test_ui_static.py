@@ -127,7 +127,13 @@ def test_serve_ui_warns_about_another_release_and_fails_clearly_without_a_build(
         assert requests.get(url + "/", timeout=5).text.startswith("<!doctype html>")
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind, even when it hangs
+            process.wait()
+            raise
+        assert code == 0
     assert "2.9.0" in process.stderr.read()
     missing = subprocess.run([sys.executable, "-m", "fakeflow", "serve", "--port", "0", "--ui-build",
                               str(tmp_path / "nothing")], capture_output=True, text=True, timeout=30)
