@@ -6,10 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-import requests
-
-from fakeflow.client import MlflowApiError, RestClient
-from fakeflow.demo import build_demo, fill_in_process
 
 
 def add_arguments(serve: argparse.ArgumentParser) -> None:
@@ -32,6 +28,9 @@ def fill(args: argparse.Namespace, app: Any) -> bool:
     """Build the demo into ``app`` when ``--demo`` was given; False (after a message) on failure."""
     if not getattr(args, "demo", False):
         return True
+    from fakeflow.client import MlflowApiError
+    from fakeflow.demo.workspace import fill_in_process
+
     try:
         fill_in_process(app)
     except MlflowApiError as error:
@@ -42,6 +41,12 @@ def fill(args: argparse.Namespace, app: Any) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    import requests
+
+    from fakeflow.client import MlflowApiError, RestClient
+    from fakeflow.demo.dataset import build_demo
+    from fakeflow.demo.workspace import fill_in_process
+
     if args.target:
         try:
             summary = build_demo(RestClient(args.target))
