@@ -5,7 +5,6 @@ registry); it is deterministic; ``fakeflow demo --save`` and ``serve --demo`` us
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from fakeflow.demo import build_demo, fill_in_process
 from fakeflow.demo.dataset import STEPS
 from fakeflow.server import ThreadedServer
 from fakeflow.transport.wsgi_adapter import in_process_session
+from tests.support.processes import stop_server
 
 
 def _files(client: RestClient, run_id: str, path: str | None = None) -> list[tuple[str, Any]]:
@@ -157,14 +157,7 @@ def test_serve_demo_answers_with_the_workspace() -> None:
                              params={"experiment_name": "Demo: image classifier"}, timeout=10)
         assert found.status_code == 200
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()  # never leave a server behind, even when it hangs
-            process.wait()
-            raise
-        assert code == 0
+        assert stop_server(process) == 0
 
 
 def test_demo_on_a_server_that_has_it_already_fails_clearly() -> None:

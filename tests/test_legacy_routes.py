@@ -9,7 +9,6 @@ on, they answer in the documented shapes over the same state as the modern route
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from typing import Any
@@ -22,6 +21,7 @@ from werkzeug.test import Client
 
 from fakeflow import ThreadedServer, create_app
 from fakeflow.dialects.legacy_rest import LEGACY_ROUTES
+from tests.support.processes import stop_server
 
 API = "/api/2.0/mlflow"
 PREVIEW = "/api/2.0/preview/mlflow"
@@ -395,14 +395,7 @@ def _serve_and_get(*args: str) -> int:
         assert modern.json()["registered_model"]["name"] == "m"
         return requests.get(url + RM + "/list", timeout=10).status_code
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()  # never leave a server behind, even when it hangs
-            process.wait()
-            raise
-        assert code == 0
+        assert stop_server(process) == 0
 
 
 def test_cli_serve_legacy_routes():

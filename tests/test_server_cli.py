@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fakeflow import ThreadedServer, create_app
 from fakeflow.server import reach
+from tests.support.processes import stop_server
 
 
 def test_threaded_server_binds_loopback_port_zero_and_stops():
@@ -63,14 +64,7 @@ def test_cli_serve_prints_url_and_answers_then_stops_on_sigterm():
         url = line.rsplit(" ", 1)[1]
         assert requests.get(url + "/version", timeout=5).text == "3.17.2"
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()  # never leave a server behind, even when it hangs
-            process.wait()
-            raise
-        assert code == 0
+        assert stop_server(process) == 0
 
 
 def test_cli_serve_fails_at_once_on_a_busy_port():
@@ -131,14 +125,7 @@ def test_cli_serve_bounds_reach_the_server():
                 data += chunk
             assert data.startswith(b"HTTP/1.1 200") and time.monotonic() - started < 5
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()  # never leave a server behind, even when it hangs
-            process.wait()
-            raise
-        assert code == 0
+        assert stop_server(process) == 0
 
 
 @pytest.mark.parametrize("option", ["--max-connections", "--timeout", "--keep-alive-timeout"])

@@ -5,7 +5,6 @@ MLflow 3.17.2 serving the same files; the messages when no build is installed; f
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import zipfile
@@ -21,6 +20,7 @@ import fakeflow
 from fakeflow.server import ThreadedServer
 from fakeflow.ui.build import UiBuildMissing, fetch_ui, find_ui_build
 from fakeflow.ui.static import UiApp
+from tests.support.processes import stop_server
 
 COMPARED_HEADERS = ("content-type", "cache-control", "content-disposition", "content-length",
                     "allow", "x-content-type-options", "x-frame-options", "etag", "last-modified")
@@ -126,14 +126,7 @@ def test_serve_ui_warns_about_another_release_and_fails_clearly_without_a_build(
         url = line.rsplit(" ", 1)[1]
         assert requests.get(url + "/", timeout=5).text.startswith("<!doctype html>")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()  # never leave a server behind, even when it hangs
-            process.wait()
-            raise
-        assert code == 0
+        assert stop_server(process) == 0
     assert "2.9.0" in process.stderr.read()
     missing = subprocess.run([sys.executable, "-m", "fakeflow", "serve", "--port", "0", "--ui-build",
                               str(tmp_path / "nothing")], capture_output=True, text=True, timeout=30)
