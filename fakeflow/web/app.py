@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from fakeflow.state.errors import MlflowError
 from fakeflow.state.tracking import TrackingStore
+from fakeflow.web.lazy_handlers import LazyHandler
 from fakeflow.web.render import RawJSON, StreamedJSON, to_json
 from fakeflow.web.routes import Route, all_routes
 from fakeflow.web.security import SecurityPolicy, is_api_path, respond
@@ -133,7 +134,10 @@ class FakeflowApp:
         """(status, JSON text or a body still to encode), or a ready Response for non-JSON
         answers and HTML errors."""
         try:
-            if handler in self._routing.unlocked:  # reads its body in chunks, locks briefly itself
+            unlocked = handler in self._routing.unlocked
+            if type(handler) is LazyHandler:
+                handler = handler.resolve()  # a first call imports its module outside the lock
+            if unlocked:  # reads its body in chunks, locks briefly itself
                 result = handler(self.store, request)
             else:
                 environ = request.environ

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from fakeflow.ui.graphql_api import graphql_endpoint
-from fakeflow.web import artifact_handlers as art
-from fakeflow.web import logged_model_handlers as lm
-from fakeflow.web import registry_handlers as reg
 from fakeflow.web import service_handlers as service
-from fakeflow.web import tracking_handlers as t
-from fakeflow.web import trace_handlers as tr
-from fakeflow.web import ui_support_handlers as uis
+from fakeflow.web.lazy_handlers import handlers
+
+# Every other domain's handlers are imported on their first request (see lazy_handlers).
+art = handlers("fakeflow.web.artifact_handlers")
+lm = handlers("fakeflow.web.logged_model_handlers")
+reg = handlers("fakeflow.web.registry_handlers")
+t = handlers("fakeflow.web.tracking_handlers")
+tr = handlers("fakeflow.web.trace_handlers")
+uis = handlers("fakeflow.web.ui_support_handlers")
+graphql_endpoint = handlers("fakeflow.ui.graphql_api").graphql_endpoint
 
 
 class Route(NamedTuple):

@@ -6,11 +6,14 @@ Methods are those comet-ml 3.58.8 sends: several writes go out as GET.
 
 from __future__ import annotations
 
-from fakeflow.dialects.comet import reads as r
-from fakeflow.dialects.comet import registry as reg
-from fakeflow.dialects.comet import writes as w
 from fakeflow.dialects.comet.answers import endpoint
+from fakeflow.web.lazy_handlers import handlers
 from fakeflow.web.routes import Route
+
+# Imported on the first Comet request, like the app's own handler modules.
+r = handlers("fakeflow.dialects.comet.reads")
+reg = handlers("fakeflow.dialects.comet.registry")
+w = handlers("fakeflow.dialects.comet.writes")
 
 REST = "/api/rest/v2"
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")

@@ -8,18 +8,23 @@ prefix), ``headers``, ``errors`` (the status/code table), ``retry`` (``opc-retry
 ``throttle`` (429 as an injected fault), ``workspaces`` (the router) and ``app`` (the pipeline).
 """
 
-from fakeflow.dialects.oci.app import (
-    DEFAULT_PLATFORM,
-    DEFAULT_WORKSPACE,
-    PROFILE,
-    OciConfig,
-    OciProfileApp,
-    create_oci_app,
-)
-from fakeflow.dialects.oci.paths import API_VERSION, workspace_prefix
-from fakeflow.dialects.oci.throttle import RateLimit
-from fakeflow.dialects.oci.workspaces import TooManyWorkspaces, Workspace
+# The names below are loaded on first use (PEP 562), so that ``fakeflow serve`` reading its
+# ``--profile`` option does not import the whole profile.
+_EXPORTS = {
+    "DEFAULT_PLATFORM": "app", "DEFAULT_WORKSPACE": "app", "PROFILE": "app", "OciConfig": "app",
+    "OciProfileApp": "app", "create_oci_app": "app",
+    "API_VERSION": "paths", "workspace_prefix": "paths",
+    "RateLimit": "throttle",
+    "TooManyWorkspaces": "workspaces", "Workspace": "workspaces",
+}
 
-__all__ = ["API_VERSION", "DEFAULT_PLATFORM", "DEFAULT_WORKSPACE", "PROFILE", "OciConfig",
-           "OciProfileApp", "RateLimit", "TooManyWorkspaces", "Workspace", "create_oci_app",
-           "workspace_prefix"]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from fakeflow.control.middleware import ControlledApp
-from fakeflow.dialects.oci.app import PROFILE, OciConfig, OciProfileApp
 from fakeflow.web.app import FakeflowApp
 
+if TYPE_CHECKING:
+    from fakeflow.dialects.oci.app import OciConfig, OciProfileApp
+
+# The profile itself is imported only when asked for (``fakeflow serve`` starts faster).
+PROFILE = "oci-aidp"
 PROFILES = (PROFILE,)
+
+
+def _profile_app(controlled: ControlledApp) -> OciProfileApp | None:
+    """``controlled`` if it is the profile's app; no instance can exist before its module loads."""
+    module = sys.modules.get("fakeflow.dialects.oci.app")
+    return controlled if module is not None and isinstance(controlled, module.OciProfileApp) else None
 
 
 def parse_rate_limit(text: str) -> tuple[int, float]:
     """``"5/1"`` or ``"5/0.5"``: limit requests per that many seconds; ``"5"`` per second."""
+    from fakeflow.dialects.oci.app import OciConfig
+
     limit_text, _, per_text = text.partition("/")
     try:
         limit, per = int(limit_text), float(per_text or "1")
@@ -47,6 +60,8 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> OciConfig:
+    from fakeflow.dialects.oci.app import OciConfig
+
     options: dict[str, Any] = {
         "plain_routes": not getattr(args, "oci_no_plain_routes", False),
         "require_auth": bool(getattr(args, "oci_require_auth", False)),
@@ -65,6 +80,8 @@ def controlled_app(profile: str | None, app: FakeflowApp, *, record: bool = True
         return ControlledApp(app, record=record)
     if profile != PROFILE:
         raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    from fakeflow.dialects.oci.app import OciProfileApp
+
     return OciProfileApp(app, config, record=record)
 
 
@@ -78,21 +95,24 @@ def serve_app(args: argparse.Namespace, app: FakeflowApp, *, record: bool) -> Co
 def without_control(controlled: ControlledApp) -> Any:
     """The WSGI app to serve with ``--no-control``: the plain app, or the profile with its
     control plane switched off (its dialect stays)."""
-    if isinstance(controlled, OciProfileApp):
-        controlled.serve_control = False
-        return controlled
+    profile_app = _profile_app(controlled)
+    if profile_app is not None:
+        profile_app.serve_control = False
+        return profile_app
     return controlled.app
 
 
 def tracking_path(controlled: ControlledApp) -> str:
     """The path a client adds to the server's URL: a profile's default mount, else ``""``."""
-    return controlled.tracking_path() if isinstance(controlled, OciProfileApp) else ""
+    profile_app = _profile_app(controlled)
+    return profile_app.tracking_path() if profile_app is not None else ""
 
 
 def tracking_note(controlled: ControlledApp, url: str) -> str | None:
     """The line ``fakeflow serve`` prints for a profile: where to point an MLflow client."""
-    if isinstance(controlled, OciProfileApp):
+    profile_app = _profile_app(controlled)
+    if profile_app is not None:
         return (f"fakeflow: profile {PROFILE}: MLflow tracking URI {url}"
-                f"{controlled.tracking_path()} (any /{{apiVersion}}/aiDataPlatforms/{{id}}/"
+                f"{profile_app.tracking_path()} (any /{{apiVersion}}/aiDataPlatforms/{{id}}/"
                 f"workspaces/{{key}}/mlops works; each workspace is its own state)")
     return None
