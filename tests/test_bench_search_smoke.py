@@ -61,3 +61,20 @@ def test_script_entry_point_runs_outside_the_package() -> None:
                              "--help"], capture_output=True, text=True, timeout=60, cwd="/")
     assert result.returncode == 0, result.stderr
     assert "--quick" in result.stdout and "--json" in result.stdout
+
+
+def test_real_mlflow_filled_through_sql_lists_the_same_runs() -> None:
+    """The HTTP comparison's SQL fill gives real MLflow the data fakeflow gets through its store:
+    ``measure_http`` raises when a first or late page differs between the two servers."""
+    from conformance.reference_server import find_mlflow_executable
+
+    if find_mlflow_executable() is None:
+        pytest.skip("real MLflow not found (FAKEFLOW_MLFLOW_BIN)")
+    config = bench_search.Config(runs=0, repeats=1, real_runs=1_200, real_repeats=1)
+    names = (bench_search.HEADLINE, "no filter")  # metrics, params and run rows all checked
+    figures = bench_search.measure_http(config, lambda line: None, names)
+    assert "skipped" not in figures, figures.get("skipped")
+    searches = figures["real"]["searches"]
+    assert set(searches) == set(names) == set(figures["fakeflow"]["searches"])
+    assert searches["no filter"]["matches"] == 1_200
+    assert searches["no filter"]["late_offset"] == 1_000

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakeflow.search.lexer import Kind, lex
+from fakeflow.search.lexer import Kind, group, lex, split_statements
 from tests.support import search_grammar as g
 from tests.test_search_grammar_differential import EXPERIMENTS, REGISTRY, RUNS
 
@@ -88,3 +88,41 @@ def test_filters_lex_as_sqlparse_lexes_them(text: str | None) -> None:
 ])
 def test_reserved_words(text: str, kinds: list[str]) -> None:
     assert [kind for kind, _ in ours(text)] == kinds
+
+
+_GROUPS = {"Identifier": Kind.IDENTIFIER.value, "Comparison": Kind.COMPARE.value,
+           "Parenthesis": Kind.PAREN.value, "Function": Kind.FUNCTION.value,
+           "IdentifierList": Kind.LIST.value, "Operation": Kind.OPERATION.value}
+
+
+def grouped_theirs(text: str) -> list[tuple[str, str]]:
+    """The first statement's top-level tokens after sqlparse's grouping (what MLflow walks)."""
+    statements = sqlparse.parse(text)
+    if not statements:
+        return []
+    return [(_GROUPS.get(type(t).__name__, type(t).__name__) if t.is_group else _kind(t.ttype), str(t))
+            for t in statements[0].tokens if not t.is_whitespace]
+
+
+def grouped_ours(text: str) -> list[tuple[str, str]]:
+    return [(t.kind.value, t.text) for t in group(split_statements(lex(text))[0])
+            if t.kind is not Kind.WS]
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=st.one_of(g.filter_string(RUNS), g.filter_string(EXPERIMENTS), g.filter_string(REGISTRY)))
+def test_filters_group_as_sqlparse_groups_them(text: str | None) -> None:
+    # Grammar filters only: arbitrary text reaches sqlparse groupings a filter never needs
+    # (square brackets, CASE, aliases after NULLS FIRST); those are not modelled.
+    text = text or ""
+    assert grouped_ours(text) == grouped_theirs(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Comparisons chain to the left: the glued "1ANDb" makes one comparison of the rest.
+    ("a > 1ANDb > 2", [("compare", "a > 1ANDb > 2")]),
+    ("a>1>2>3", [("compare", "a>1>2>3")]),
+    ("a = 1 AND b = 2", [("compare", "a = 1"), ("keyword", "AND"), ("compare", "b = 2")]),
+])
+def test_chained_comparisons(text: str, expected: list[tuple[str, str]]) -> None:
+    assert grouped_ours(text) == expected == grouped_theirs(text)

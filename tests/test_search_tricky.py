@@ -29,6 +29,11 @@ def _error(filter_string: str, page_token: str | None = None) -> MlflowError:
     ("run_name = ?", "Expected a quoted string value for attributes. Got value ?"),
     ("tags.`left` = 'x' AND tags.data = :x",
      "Expected a quoted string value for tag (e.g. 'my-value'). Got value :x"),
+    # An AND glued to its neighbours is part of a name, and comparisons chain to the left:
+    # the whole filter is one comparison whose left side is itself a comparison.
+    ("metrics.a>=infANDname>'alpha'",
+     "Invalid comparison clause. Expected 'Identifier' found 'metrics.a>=infANDname'"),
+    ("metrics.a > 1 > 2", "Invalid comparison clause. Expected 'Identifier' found 'metrics.a > 1'"),
 ])
 def test_invalid_filters(filter_string: str, message: str) -> None:
     error = _error(filter_string)

@@ -205,15 +205,17 @@ def _glue_around(
     is_glue: Callable[[Tok], bool],
     is_operand: Callable[[Tok], bool],
     make: Callable[[list[Tok]], Tok],
+    is_left_operand: Callable[[Tok], bool] | None = None,
 ) -> list[Tok]:
     """Replace ``operand glue operand`` (whitespace allowed between) by ``make(those tokens)``,
-    left to right; the result can be the left operand of the next glue."""
+    left to right; ``is_left_operand`` (default ``is_operand``) says what may stand left."""
+    is_left = is_left_operand or is_operand
     out = list(tokens)
     i = 0
     while i < len(out):
         if is_glue(out[i]):
             left, right = _prev_solid(out, i - 1), _next_solid(out, i + 1)
-            if left is not None and right is not None and is_operand(out[left]) and is_operand(out[right]):
+            if left is not None and right is not None and is_left(out[left]) and is_operand(out[right]):
                 out[left : right + 1] = [make(out[left : right + 1])]
                 i = left + 1
                 continue
@@ -295,7 +297,9 @@ def _group_comparisons(tokens: list[Tok]) -> list[Tok]:
         solid = [p for p in parts if p.kind is not Kind.WS]
         return Tok(Kind.COMPARE, "".join(p.text for p in parts), (solid[0], solid[1], solid[-1]))
 
-    return _glue_around(tokens, lambda t: t.kind is Kind.COMPARISON, _is_operand, compare)
+    # Comparisons chain to the left as in sqlparse: ``a > 1ANDb > 2`` is ``(a > 1ANDb) > 2``.
+    return _glue_around(tokens, lambda t: t.kind is Kind.COMPARISON, _is_operand, compare,
+                        lambda t: t.kind is Kind.COMPARE or _is_operand(t))
 
 
 _LISTABLE = (
