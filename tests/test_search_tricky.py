@@ -73,3 +73,16 @@ def test_equal_start_times_tie_break_on_run_id() -> None:
     assert [r.run_id for r in found] == sorted(ids)
     found, _ = store.search_runs([experiment], None, "ACTIVE_ONLY", 10, ["start_time ASC"], None)
     assert [r.run_id for r in found] == sorted(ids)
+
+
+def test_logged_models_a_tuple_fails_only_when_the_query_runs() -> None:
+    # Found by the long logged-model search differential: MLflow checks order_by before its
+    # database meets the tuple, so a bad order_by is the error reported.
+    models = TrackingStore().logged_models
+    with pytest.raises(MlflowError) as caught:
+        models.search(["0"], "params.lr = ('alpha', 'beta')", None, None,
+                      [{"field_name": "params.lr"}], None)
+    assert caught.value.message == "Invalid order by field name: params.lr. Only metrics are supported."
+    with pytest.raises(MlflowError) as caught:
+        models.search(["0"], "params.lr = ('alpha', 'beta')", None, None, None, None)
+    assert caught.value.error_code == "BAD_REQUEST"

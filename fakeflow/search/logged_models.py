@@ -156,10 +156,6 @@ def check_comparisons(comparisons: Sequence[Comparison]) -> None:
     """MLflow's second pass: each attribute must name a column it can compare."""
     for c in comparisons:
         if c.entity != "attributes" or c.key in COLUMNS:
-            if isinstance(c.value, tuple) and c.op not in ("IN", "NOT IN"):
-                # The driver cannot bind a tuple; the text after this prefix is SQL noise.
-                raise MlflowError("(sqlite3.ProgrammingError) Error binding parameter: type "
-                                  "'tuple' is not supported", BAD_REQUEST)
             if c.op in ("IN", "NOT IN") and not isinstance(c.value, (tuple, list)):
                 raise MlflowError("IN expression list, SELECT construct, or bound parameter "
                                   f"object expected, got {c.value!r}.", BAD_REQUEST)
@@ -176,6 +172,17 @@ def check_comparisons(comparisons: Sequence[Comparison]) -> None:
             raise unsupported(f"the class attribute {c.key!r}")
         raise MlflowError(f"type object 'SqlLoggedModel' has no attribute '{c.key}'",
                           INTERNAL_ERROR)
+
+
+def check_bindings(comparisons: Sequence[Comparison]) -> None:
+    """The database's refusal, met only when the query runs (after ``order_by`` is checked):
+    the driver cannot bind a tuple compared with ``=`` and the like."""
+    for c in comparisons:
+        if c.entity != "attributes" or c.key in COLUMNS:
+            if isinstance(c.value, tuple) and c.op not in ("IN", "NOT IN"):
+                # The text after this prefix is SQL noise (parameter position, the query).
+                raise MlflowError("(sqlite3.ProgrammingError) Error binding parameter: type "
+                                  "'tuple' is not supported", BAD_REQUEST)
 
 
 def _refuse_relationship(c: Comparison) -> None:

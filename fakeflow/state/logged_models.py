@@ -327,6 +327,7 @@ class LoggedModelStore:
         search.check_comparisons(comparisons)
         wanted = {str(parse_experiment_id(e)) for e in experiment_ids}
         keys = search.order_keys(order_by)
+        search.check_bindings(comparisons)
         filters = [search.DatasetFilter(d["dataset_name"], d.get("dataset_digest") or None)
                    for d in datasets or []]
         limit = max_results or search.DEFAULT_MAX_RESULTS

@@ -496,6 +496,28 @@ class TrackingStore:
             start, stop, token = page_bounds(len(history), offset, max_results)
             return history.window(start, stop), token
 
+    def get_metric_history_bulk(
+        self, run_ids: Sequence[str], key: str, limit: int
+    ) -> list[tuple[str, HistoryWindow]]:
+        """Every run's history of ``key`` in run id order, then MLflow's point order, at most
+        ``limit`` points in all (negative: no limit, as SQLite reads ``LIMIT -1``). Unknown runs
+        are skipped, as MLflow's query does."""
+        remaining = limit if limit >= 0 else None
+        result: list[tuple[str, HistoryWindow]] = []
+        with self.lock:
+            for run_id in sorted(set(run_ids)):
+                if remaining == 0:
+                    break
+                run = self.runs.get(run_id)
+                history = run.metrics.get(key) if run is not None else None
+                if history is None or not len(history):
+                    continue
+                stop = len(history) if remaining is None else min(len(history), remaining)
+                result.append((run_id, history.window(0, stop)))
+                if remaining is not None:
+                    remaining -= stop
+        return result
+
     def get_metric_history_bulk_interval(
         self,
         run_ids: Sequence[str],

@@ -74,3 +74,37 @@ def bulk_interval_answer(key: str,
     if not windows:
         return RawJSON("{}")
     return StreamedJSON(_body(windows, None))
+
+
+def _flask_points(key: str, run_id: str, window: HistoryWindow) -> Iterator[str]:
+    """Points as Flask's ``jsonify`` writes MetricWithRunId dicts: compact, keys sorted, and
+    NaN/Infinity as bare words (Python's JSON spelling, not MLflow's proto one)."""
+    head = '{"key":' + _quote(key) + ',"run_id":' + _quote(run_id) + ',"step":'
+    values, timestamps, steps = window.values, window.timestamps, window.steps
+    for start in range(0, len(values), POINTS_PER_PIECE):
+        stop = start + POINTS_PER_PIECE
+        yield ",".join([
+            f'{head}{s},"timestamp":{t},"value":{_python_json_float(v)}}}'
+            for v, t, s in zip(values[start:stop], timestamps[start:stop], steps[start:stop])
+        ])
+
+
+def _python_json_float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
+def bulk_answer(key: str, windows: Iterable[tuple[str, HistoryWindow]]) -> StreamedJSON:
+    """The UI's GetMetricHistoryBulk body (a plain Flask JSON answer): each run's points."""
+    def pieces() -> Iterator[str]:
+        separator = '{"metrics":['
+        for run_id, window in windows:
+            for piece in _flask_points(key, run_id, window):
+                yield separator + piece
+                separator = ","
+        yield ("]}\n" if separator == "," else '{"metrics":[]}\n')
+
+    return StreamedJSON(pieces())

@@ -123,9 +123,10 @@ UI_ROUTES: list[Route] = [
 
 
 # The UI's side routes: telemetry switch, dataset list, and the features fakeflow does not host
-# (AI gateway, assistant, jobs, workspaces, scorers) answered as MLflow with none configured.
+# (AI gateway, assistant, jobs, workspaces) answered as MLflow with none configured.
 _ASSISTANT = "/ajax-api/3.0/mlflow/assistant"
 UI_SUPPORT_ROUTES: list[Route] = [
+    Route("/ajax-api/2.0/mlflow/metrics/get-history-bulk", GET, t.get_metric_history_bulk),
     Route("/ajax-api/3.0/mlflow/ui-telemetry", GET, uis.get_ui_telemetry),
     Route("/ajax-api/3.0/mlflow/ui-telemetry", POST, uis.post_ui_telemetry),
     Route("/ajax-api/2.0/mlflow/experiments/search-datasets", POST, uis.search_datasets),

@@ -9,11 +9,12 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request
 
 from fakeflow.state.entities import Dataset, DatasetInput, ModelOutput
+from fakeflow.state.metric_history import HistoryWindow
 from fakeflow.state.errors import invalid, not_found
 from fakeflow.state.tracking import MAX_RESULTS_PER_RUN_BULK, MetricInput, TrackingStore
 from fakeflow.web import messages as m
 from fakeflow.web import render
-from fakeflow.web.history_json import bulk_interval_answer, history_answer
+from fakeflow.web.history_json import bulk_answer, bulk_interval_answer, history_answer
 from fakeflow.web.parsing import (
     ARRAY,
     CheckFailed,
@@ -342,6 +343,48 @@ def _at_most_100_runs(value: Any) -> None:
 def _results_in_range(value: Any) -> None:
     if not 1 <= int(value) <= MAX_RESULTS_PER_RUN_BULK:
         raise CheckFailed(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN_BULK}.")
+
+
+MAX_HISTORY_BULK_POINTS = 25_000
+MAX_HISTORY_BULK_RUNS = 100
+
+
+def _drop_last(windows: list[tuple[str, HistoryWindow]], count: int) -> list[tuple[str, HistoryWindow]]:
+    """The windows without their last ``count`` points (Python's ``[:-count]`` of the list)."""
+    kept: list[tuple[str, HistoryWindow]] = []
+    left = sum(len(window) for _, window in windows) - count
+    for run_id, window in windows:
+        if left <= 0:
+            break
+        take = min(len(window), left)
+        kept.append((run_id, HistoryWindow(window.values[:take], window.timestamps[:take],
+                                           window.steps[:take])))
+        left -= take
+    return kept
+
+
+def get_metric_history_bulk(store: TrackingStore, request: Request) -> render.StreamedJSON:
+    """The UI's older bulk history route (``/ajax-api`` only): a plain Flask handler that reads
+    the query string itself, with no proto parsing."""
+    args = request.args
+    run_ids = args.getlist("run_id")
+    if not run_ids:
+        raise invalid("GetMetricHistoryBulk request must specify at least one run_id.")
+    if len(run_ids) > MAX_HISTORY_BULK_RUNS:
+        raise invalid(f"GetMetricHistoryBulk request cannot specify more than "
+                      f"{MAX_HISTORY_BULK_RUNS} run_ids. Received {len(run_ids)} run_ids.")
+    key = args.get("metric_key")
+    if key is None:
+        raise invalid("GetMetricHistoryBulk request must specify a metric_key.")
+    try:
+        max_results = min(int(args.get("max_results", MAX_HISTORY_BULK_POINTS)),
+                          MAX_HISTORY_BULK_POINTS)
+    except ValueError:
+        raise InternalServerError() from None  # MLflow's int() of the raw text fails alike
+    windows = store.get_metric_history_bulk(run_ids, key, max_results)
+    if max_results < 0:  # SQLite read everything; MLflow then slices [:max_results]
+        windows = _drop_last(windows, -max_results)
+    return bulk_answer(key, windows)  # encoded later, outside the store lock
 
 
 def get_metric_history_bulk_interval(

@@ -86,9 +86,11 @@ def send(session: requests.Session, sent: Sent) -> Reply:
     )
     if media_type == "application/json":
         try:
-            reply.json = response.json()
+            # Flask answers spell NaN/Infinity bare; kept as markers so that equal answers
+            # compare equal (float("nan") never does).
+            reply.json = json.loads(response.text, parse_constant=lambda word: f"<{word}>")
             reply.is_json = True
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return reply
 

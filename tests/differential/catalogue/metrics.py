@@ -231,6 +231,40 @@ CASES = [
         ajax_get("metrics/get-history-bulk-interval", [("run_ids", "${r2}"), ("metric_key", "x")]),
     ),
     case(
+        "metric-history-bulk",
+        # The UI's older bulk route: /ajax-api only, a Flask answer (keys sorted, NaN bare).
+        # One run with points per request: answers list runs by id, and ids differ per server.
+        new_experiment("e1"),
+        new_run("r1", "e1", run_name="a"),
+        new_run("r2", "e1", run_name="b"),
+        post("runs/log-batch", {"run_id": "${r1}", "metrics": [
+            {"key": "x", "value": float(5 - i), "timestamp": TS + i % 4, "step": i % 3}
+            for i in range(9)]}),
+        metric("r1", "x", "NaN"),
+        metric("r1", "x", "Infinity", step=9),
+        metric("r1", "x", "-Infinity", step=9),
+        metric("r1", "x", 1.0, timestamp=TS - 1, step=1),
+        metric("r1", "x", 1.0, timestamp=TS - 1, step=1),
+        *[ajax_get("metrics/get-history-bulk", [("run_id", "${r1}"), ("metric_key", "x"), *extra])
+          for extra in ([], [("max_results", "3")], [("max_results", "0")], [("max_results", "-2")],
+                        [("max_results", "99999")], [("run_id", "${r2}")], [("run_id", "${r1}")],
+                        [("run_id", BOGUS_RUN)])],
+        ajax_get("metrics/get-history-bulk", [("run_id", "${r1}"), ("metric_key", "nope")]),
+        ajax_get("metrics/get-history-bulk", [("run_id", "${r1}"), ("metric_key", "")]),
+        ajax_get("metrics/get-history-bulk", [("run_id", "${r1}")]),
+        ajax_get("metrics/get-history-bulk", [("metric_key", "x")]),
+        ajax_get("metrics/get-history-bulk", [("run_id", "${r1}"), ("metric_key", "x"),
+                                             ("max_results", "abc")]),
+        ajax_get("metrics/get-history-bulk", [("run_id", "r%d" % i) for i in range(101)]
+                 + [("metric_key", "x")]),
+        ajax_get("metrics/get-history-bulk", [("run_id", "r%d" % i) for i in range(100)]
+                 + [("metric_key", "x")]),
+        get("metrics/get-history-bulk", [("run_id", "${r1}"), ("metric_key", "x")],
+            note="no /api twin: 404"),
+        Step("POST", "/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+             query=[("run_id", "${r1}"), ("metric_key", "x")], note="GET only: 405"),
+    ),
+    case(
         "metric-raw-json-literals",
         new_experiment("e1"),
         new_run("r1", "e1", run_name="raw"),
