@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import threading
 import weakref
+from array import array
+from bisect import insort
 from collections import OrderedDict
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, ne
 from typing import Any, Callable, Iterable, Sequence
 
 from fakeflow.search.compare import OPERATORS, comparison
@@ -191,6 +194,23 @@ def _order_keys(order_by: Sequence[str] | None) -> list[OrderKey]:
 _NAN = object()  # a NaN metric's place in a sort column
 
 
+class _Descending:
+    """A sort value compared the other way round (strings cannot be negated)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.value == other.value
+
+    def __lt__(self, other: "_Descending") -> bool:
+        return other.value < self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def _column_getter(key: OrderKey) -> Callable[[Run], Any]:
     """A run's sort value for ``key``: the value, ``None`` if missing, ``_NAN`` for NaN."""
     name = key.key
@@ -270,6 +290,30 @@ class RunQuery:
             selected = list(filter(matches, selected))
         return selected, [list(map(_column_getter(k), selected)) for k in self.keys]
 
+    def accepts(self, run: Run) -> bool:
+        """Whether ``run`` is in the result (``select`` for one run; lock held)."""
+        return run.lifecycle_stage in self.view and all(match(run) for match in self.matchers)
+
+    def sort_key(self) -> Callable[[Run], tuple]:
+        """One run's place in ``order``'s order as a comparable tuple (lock held): per order key,
+        present values in the requested direction, then NaN, then missing. The last key is the
+        unique run id, so this order is total and equals ``order``'s."""
+        getters = [(_column_getter(k), k.ascending) for k in self.keys]
+
+        def key(run: Run) -> tuple:
+            parts = []
+            for get, ascending in getters:
+                value = get(run)
+                if value is None:
+                    parts.append((2, 0))
+                elif value is _NAN:
+                    parts.append((1, 0))
+                else:
+                    parts.append((0, value if ascending else _Descending(value)))
+            return tuple(parts)
+
+        return key
+
     def order(self, selected: tuple[list[Run], list[list[Any]]]) -> list[Run]:
         """All matching runs in order (no lock needed: the columns are a snapshot)."""
         runs, columns = selected
@@ -326,35 +370,62 @@ def search_runs(
 # Remembered orderings
 
 
-class RunSearchCache:
-    """The last few complete orderings, so that paging through a large result costs a slice.
+@dataclass(frozen=True)
+class _Remembered:
+    membership: tuple  # (store generation, number of runs, hash of their ids)
+    revisions: array  # each run's revision when ``ordered`` was made
+    ordered: list[Run]  # never changed in place: pages are sliced from it outside the lock
 
-    An entry is valid while the runs it was computed from are unchanged: every write to a run
-    moves its ``revision`` on (``TrackingStore._run_for_write``), creating or removing a run
-    changes the id list, and replacing the whole state changes the store's ``generation``.
+
+class RunSearchCache:
+    """The last few complete orderings, so that paging through a large result costs a slice,
+    and a search right after a few writes costs those writes, not the whole experiment.
+
+    An ordering is kept while the same runs are searched: creating or removing a run changes
+    the ids, replacing the whole state changes the store's ``generation``. Every write to a run
+    moves its ``revision`` on (``TrackingStore._run_for_write``); runs whose revision moved are
+    taken out of a remembered ordering and put back where they now belong, if they still match.
     """
 
     SIZE = 8
+    #: More changed runs than this: order everything again (a few bisects each are cheaper
+    #: below it).
+    MAX_CHANGED = 256
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple, tuple[tuple, list[Run]]] = OrderedDict()
+        self._entries: OrderedDict[tuple, _Remembered] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
-    def signature(generation: int, run_ids: Sequence[str], runs: Sequence[Run]) -> tuple:
-        return (generation, len(runs), hash(tuple(run_ids)), sum(map(_REVISION, runs)))
+    def state(generation: int, run_ids: Sequence[str], runs: Sequence[Run]) -> tuple[tuple, array]:
+        """(membership, revisions) of the runs a search reads (store lock held)."""
+        return (generation, len(runs), hash(tuple(run_ids))), array("q", map(_REVISION, runs))
 
-    def get(self, key: tuple, signature: tuple) -> list[Run] | None:
+    def remembered(self, key: tuple, membership: tuple, revisions: array, runs: Sequence[Run],
+                   query: RunQuery) -> list[Run] | None:
+        """The ordering for ``key`` brought up to date, or None (store lock held)."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] != signature:
+            if entry is None or entry.membership != membership:
                 return None
             self._entries.move_to_end(key)
-            return entry[1]
+        if entry.revisions == revisions:
+            return entry.ordered
+        changed = list(compress(runs, map(ne, revisions, entry.revisions)))
+        if len(changed) > self.MAX_CHANGED:
+            return None
+        gone = {id(run) for run in changed}
+        ordered = [run for run in entry.ordered if id(run) not in gone]
+        sort_key = query.sort_key()
+        for run in changed:
+            if query.accepts(run):
+                insort(ordered, run, key=sort_key)
+        self.remember(key, membership, revisions, ordered)
+        return ordered
 
-    def put(self, key: tuple, signature: tuple, ordered: list[Run]) -> None:
+    def remember(self, key: tuple, membership: tuple, revisions: array, ordered: list[Run]) -> None:
         with self._lock:
-            self._entries[key] = (signature, ordered)
+            self._entries[key] = _Remembered(membership, revisions, ordered)
             self._entries.move_to_end(key)
             while len(self._entries) > self.SIZE:
                 self._entries.popitem(last=False)

@@ -563,12 +563,12 @@ class TrackingStore:
         with self.lock:
             run_ids = [r for e in scope for r in self.runs_by_experiment.get(e, ())]
             runs = list(map(self.runs.__getitem__, run_ids))
-            signature = cache.signature(self.generation, run_ids, runs)
-            ordered = cache.get(key, signature)
+            membership, revisions = cache.state(self.generation, run_ids, runs)
+            ordered = cache.remembered(key, membership, revisions, runs, query)
             selected = query.select(runs) if ordered is None else None
         if ordered is None:
             ordered = query.order(selected)
-            cache.put(key, signature, ordered)
+            cache.remember(key, membership, revisions, ordered)
         return query.page(ordered)
 
     # ---- inputs, outputs, legacy models -------------------------------------------------------
