@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import _memory, _startup
+from benchmarks import _cli, _memory, _startup
 from benchmarks._client import CLIENTS, Client, Rate, replay
 from benchmarks._report import judge, render
 from benchmarks._targets import Target, start_local, start_real
@@ -310,33 +309,20 @@ def run_benchmarks(config: Config, log: Callable[[str], None] = lambda _: None) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_core", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer requests and points (~1 min)")
-    parser.add_argument("--tiny", action="store_true",
-                        help="a handful of requests, no real MLflow: checks the code paths only")
-    parser.add_argument("--no-real", action="store_true", help="skip real MLflow")
+    parser = _cli.parser("bench_core", __doc__, "fewer requests and points (~1 min)",
+                         "a handful of requests, no real MLflow: checks the code paths only")
     parser.add_argument("--rounds", type=int, help="interleaved rounds over every target")
     parser.add_argument("--client", choices=sorted(CLIENTS), help="HTTP client (default http.client)")
-    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a measured target fails")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = TINY if args.tiny else QUICK if args.quick else Config()
-    if args.no_real:
-        config = replace(config, real=False)
-    if args.rounds:
-        config = replace(config, rounds=args.rounds)
-    if args.client:
-        config = replace(config, client=args.client)
-    results = run_benchmarks(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    config = _cli.config(args, Config(), QUICK, TINY, rounds="rounds", client="client")
+    results = run_benchmarks(config, log=_cli.progress)
     targets = judge(results)
-    print(render(results, targets))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    _cli.report(render(results, targets), results, args.json)
     return 1 if args.strict and any(t.passed is False for t in targets) else 0
 
 

@@ -36,7 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import urlencode
@@ -44,6 +44,7 @@ from urllib.parse import urlencode
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import _cli
 from benchmarks._client import Call, RawClient
 from benchmarks._targets import REPO_ROOT, repo_env
 
@@ -414,15 +415,10 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_history",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="200,000 points (~1 min)")
-    parser.add_argument("--tiny", action="store_true", help="a few thousand points, no real MLflow")
-    parser.add_argument("--no-real", action="store_true", help="skip real MLflow")
+    parser = _cli.parser("bench_history", __doc__, "200,000 points (~1 min)",
+                         "a few thousand points, no real MLflow")
     parser.add_argument("--points", type=int, help="history size for fakeflow")
     parser.add_argument("--port", type=int, help="port for fakeflow's HTTP server (default: any)")
-    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--memory-child", type=int, metavar="N", help=argparse.SUPPRESS)
     return parser
 
@@ -432,17 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.memory_child is not None:
         print(json.dumps(memory_child(args.memory_child)))
         return 0
-    config = TINY if args.tiny else QUICK if args.quick else Config()
-    if args.no_real:
-        config = replace(config, real=False)
-    if args.points:
-        config = replace(config, points=args.points)
-    if args.port:
-        config = replace(config, port=args.port)
-    results = run_benchmarks(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(render(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    config = _cli.config(args, Config(), QUICK, TINY, points="points", port="port")
+    results = run_benchmarks(config, log=_cli.progress)
+    _cli.report(render(results), results, args.json)
     return 0
 
 

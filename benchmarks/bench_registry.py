@@ -31,7 +31,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import _cli
 from benchmarks._client import BenchmarkError, Call, RawClient
 from benchmarks._targets import Target, start_local, start_real
 
@@ -347,28 +348,17 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_registry",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer cycles (~1 min)")
-    parser.add_argument("--tiny", action="store_true", help="a handful of cycles, no real MLflow")
-    parser.add_argument("--no-real", action="store_true", help="skip real MLflow")
+    parser = _cli.parser("bench_registry", __doc__, "fewer cycles (~1 min)",
+                         "a handful of cycles, no real MLflow")
     parser.add_argument("--rounds", type=int, help="interleaved rounds")
-    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = TINY if args.tiny else QUICK if args.quick else Config()
-    if args.no_real:
-        config = replace(config, real=False)
-    if args.rounds:
-        config = replace(config, rounds=args.rounds)
-    results = run_benchmark(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(render(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    config = _cli.config(args, Config(), QUICK, TINY, rounds="rounds")
+    results = run_benchmark(config, log=_cli.progress)
+    _cli.report(render(results), results, args.json)
     wrong = [n for n, t in results["targets"].items() if not t["answers_as_expected"]]
     return 1 if wrong else 0
 

@@ -29,13 +29,14 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import _cli
 from benchmarks._client import Call, RawClient
 from benchmarks._real_bulk import RunRow, fill_sqlite
 
@@ -406,31 +407,18 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_search",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20,000 runs; real MLflow at 2,000")
-    parser.add_argument("--tiny", action="store_true", help="1,500 runs, no real MLflow")
-    parser.add_argument("--no-real", action="store_true", help="skip real MLflow")
+    parser = _cli.parser("bench_search", __doc__, "20,000 runs; real MLflow at 2,000",
+                         "1,500 runs, no real MLflow")
     parser.add_argument("--runs", type=int, help="runs for the in-process figures")
     parser.add_argument("--real-runs", type=int, help="runs for the HTTP comparison")
-    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = TINY if args.tiny else QUICK if args.quick else Config()
-    if args.no_real:
-        config = replace(config, real=False)
-    if args.runs:
-        config = replace(config, runs=args.runs)
-    if args.real_runs:
-        config = replace(config, real_runs=args.real_runs)
-    results = run_benchmarks(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(render(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    config = _cli.config(args, Config(), QUICK, TINY, runs="runs", real_runs="real_runs")
+    results = run_benchmarks(config, log=_cli.progress)
+    _cli.report(render(results), results, args.json)
     return 0
 
 

@@ -24,13 +24,14 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import _cli
 from benchmarks._candidates import CANDIDATES, available
 from benchmarks._server_checks import CHECKS, child_cpu_seconds, fresh_call, stalled
 from benchmarks._targets import REPO_ROOT, Target, reap, repo_env, start_real
@@ -290,24 +291,14 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_servers", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer calls, no real MLflow (CI)")
-    parser.add_argument("--tiny", action="store_true", help="code paths only (the smoke test)")
-    parser.add_argument("--no-real", action="store_true", help="skip real MLflow")
-    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
-    return parser
+    return _cli.parser("bench_servers", __doc__, "fewer calls, no real MLflow (CI)",
+                       "code paths only (the smoke test)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = TINY if args.tiny else QUICK if args.quick else Config()
-    if args.no_real:
-        config = replace(config, real=False)
-    results = run_benchmarks(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(render(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    results = run_benchmarks(_cli.config(args, Config(), QUICK, TINY), log=_cli.progress)
+    _cli.report(render(results), results, args.json)
     return 0
 
 
