@@ -551,7 +551,8 @@ class TrackingStore:
         page_token: str | None,
     ) -> tuple[list[Run], str | None]:
         """Validation reads no state and sorting works on a snapshot of the sort values, so
-        the lock is held only to pick the matching runs (or to check a remembered ordering)."""
+        the lock is held only to pick the matching runs, or to bring a remembered ordering up
+        to date (``RunSearchCache``)."""
         from fakeflow.search.runs import cache_for, prepare_search  # loaded on first use
 
         wanted = [str(v.parse_experiment_id(e)) for e in experiment_ids]
