@@ -112,7 +112,7 @@ class SuiteContext:
             ids = self.example.ids[index]
             # A path may name ids too (``Sub``): the artifact proxy's URLs hold run ids.
             sent, reply = target.send(method, ids.resolve(path), body=ids.resolve(body),
-                                      query=ids.resolve(query), headers=headers)
+                                      query=ids.resolve(query), headers=ids.resolve(headers))
             self.requests_sent += 1
             record.sent.append(sent)
             record.replies.append(reply)

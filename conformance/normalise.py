@@ -133,12 +133,40 @@ REGISTRY_OPS = ("create_registered_model", "get_registered_model", "rename_regis
                 "search_registered_models", "create_model_version", "get_model_version",
                 "get_model_version_by_alias", "transition_stage", "get_latest_versions")
 
+def _tidy_traces(obj: Any) -> Any:
+    """A trace's assessments come in no defined order (sorted by id here) and carry the
+    server's clock as RFC 3339 text (``create_time``; ``last_update_time`` is masked anyway)."""
+    if isinstance(obj, dict):
+        out = {k: _tidy_traces(v) for k, v in obj.items()}
+        if "assessment_id" in out and "create_time" in out:
+            out["create_time"] = ServerTime.of(out["create_time"])
+        if isinstance(out.get("assessments"), list):
+            out["assessments"] = sorted(out["assessments"], key=json_sort_assessment)
+        return out
+    if isinstance(obj, list):
+        return [_tidy_traces(v) for v in obj]
+    return obj
+
+
+def json_sort_assessment(item: Any) -> str:
+    return str(item.get("assessment_id")) if isinstance(item, dict) else str(item)
+
+
+def traces(body: Any, ids: IdMap) -> Any:
+    return _tidy_traces(paged(body, ids))
+
+
+TRACE_OPS = ("start_trace", "get_trace_info", "get_trace", "batch_get_trace_infos",
+             "search_traces", "create_assessment", "get_assessment", "update_assessment",
+             "get_trace_info_v2", "search_traces_v2")
+
 # The one place that says how each operation's answers are compared.
 NORMALISERS: dict[str, Normaliser] = {
     "get_metric_history": paged,
     "search_runs": paged,
     "search_experiments": paged,
     **{op: registry for op in REGISTRY_OPS},
+    **{op: traces for op in TRACE_OPS},
 }
 
 

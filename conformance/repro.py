@@ -41,7 +41,8 @@ def is_read(call: Call) -> bool:
 
 def mentions(call: Call) -> set[str]:
     """Symbols a request names, plus ``name:<x>`` for experiment names it uses."""
-    out = set(_refs(call.body)) | set(_refs(call.query)) | set(_refs(call.path))
+    out = (set(_refs(call.body)) | set(_refs(call.query)) | set(_refs(call.path))
+           | set(_refs(call.headers)))
     where = NAME_FIELDS.get(call.op)
     if where:
         source = call.body if where[0] == "body" else call.query
@@ -136,10 +137,10 @@ def replay(calls: list[Call], targets: list[Target], prefix: str) -> list[tuple[
                 body = ids.resolve(_swap_prefix(call.body, prefix, fresh))
                 query = ids.resolve(_swap_prefix(call.query, prefix, fresh))
                 where = ids.resolve(call.path)
+                headers = ids.resolve(call.headers)
             except KeyError:
                 return None
-            _, reply = target.send(call.method, where, body=body, query=query,
-                                   headers=call.headers)
+            _, reply = target.send(call.method, where, body=body, query=query, headers=headers)
             for symbol, extract in call.bind.items():
                 value = extract_value(extract, reply)
                 if isinstance(value, str) and value:
@@ -272,9 +273,14 @@ def curl_lines(calls: list[Call], target: Target, prefix: str, index: int = 0) -
     """A shell script: variables for the URL, a fresh name prefix and every id it creates."""
     base = getattr(target, "base", None) or "http://localhost"
     lines = [f"URL={shlex.quote(base)}"]
-    uses_prefix = prefix and any(prefix in json.dumps([_tokenise(c.body, ""), _tokenise(c.query, "")],
-                                                      default=str) for c in calls)
-    if uses_prefix:
+    uses_prefix = prefix and any(
+        prefix in text or "@@prefix@@" in text
+        for text in (json.dumps([_tokenise(c.body, ""), _tokenise(c.query, ""),
+                                 _tokenise(c.path, ""), _tokenise(c.headers, "")], default=str)
+                     for c in calls))
+    if uses_prefix and re.fullmatch(r"[0-9a-f]+", prefix):  # a prefix that is part of hex ids
+        lines.append(f"P=$(python3 -c 'import uuid; print(uuid.uuid4().hex[:{len(prefix)}])')")
+    elif uses_prefix:
         lines.append("P=cf-$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')")
     auth = getattr(target, "auth", {})
     path_for = getattr(target, "path_for", lambda p: "/api/2.0/mlflow/" + p)
@@ -288,8 +294,8 @@ def curl_lines(calls: list[Call], target: Target, prefix: str, index: int = 0) -
             headers.setdefault("Content-Type", "application/json")
         for key in auth:
             parts += ["-H", '"$CONFORMANCE_AUTH"']
-        for key, value in headers.items():
-            parts += ["-H", shlex.quote(f"{key}: {value}")]
+        for key, value in headers.items():  # a header may name an id (OTLP's experiment)
+            parts += ["-H", _shell_with_vars(f"{key}: {_tokenise(value, '')}")]
         if body is not None:
             text = (body.decode(errors="replace") if isinstance(body, bytes)
                     else json.dumps(_tokenise(body, prefix if uses_prefix else "")))

@@ -80,6 +80,8 @@ KNOWN_222 = {
         expected="<absent>"),
     "download of a missing artifact answers 500": dict(
         operation="download_artifact", kind="status", actual="500 INTERNAL_ERROR"),
+    "no MLflow 3 trace routes (trace info v3, OTLP spans)": dict(
+        operation="start_trace", kind="missing_route"),
 }
 
 # Fields MLflow added after 2.22: reported, informational (the run names 2.22).

@@ -20,7 +20,7 @@ class Suite:
 SUITES: dict[str, Suite] = {}
 
 _MODULES = ("experiments", "runs", "metrics", "params_tags", "search", "errors", "registry",
-            "artifacts", "logged_models")
+            "artifacts", "logged_models", "traces")
 
 
 def register(name: str, description: str

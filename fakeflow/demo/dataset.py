@@ -33,6 +33,7 @@ class DemoSummary:
     prompts: list[str] = field(default_factory=list)
     logged_models: list[str] = field(default_factory=list)
     traces: list[str] = field(default_factory=list)
+    evaluation_datasets: list[str] = field(default_factory=list)
 
 
 def _curve(rng: random.Random, start: float, end: float, rate: float, noise: float) -> list[float]:
@@ -146,6 +147,7 @@ def build_demo(client: RestClient, seed: int = SEED) -> DemoSummary:
         {"key": "mlflow.note.content", "value": "A retrieval-augmented assistant for support tickets."}])
     summary.experiments["Demo: support chatbot"] = chatbot
     _traces(client, rng, summary, chatbot)
+    _evaluation_dataset(client, summary, chatbot)
     _logged_models(client, summary, vision)
     _registry(client, summary)
     _prompts(client, summary)
@@ -229,6 +231,22 @@ def _traces(client: RestClient, rng: random.Random, summary: DemoSummary, experi
                 "last_update_time": _iso(start_ns // 1_000_000 + 60_000),
                 "feedback": {"value": index % 3 != 1}, "rationale": "Checked against the KB."}})
         summary.traces.append(trace_id)
+
+
+def _evaluation_dataset(client: RestClient, summary: DemoSummary, experiment_id: str) -> None:
+    """A GenAI evaluation dataset of the tickets with their expected answers (the UI's
+    "Datasets" tab of the chatbot experiment)."""
+    name = "support-tickets-eval"
+    created = _post(client, "/api/3.0/mlflow/datasets/create", {
+        "name": name, "experiment_ids": [experiment_id],
+        "tags": json.dumps({"source": "support inbox", "mlflow.user": "demo"})})
+    dataset_id = created["dataset"]["dataset_id"]
+    records = [{"inputs": {"ticket": ticket},
+                "expectations": {"expected_response": reply or "Escalate: export timeout."},
+                "tags": {"channel": "email" if index % 2 else "chat"}}
+               for index, (ticket, reply, _) in enumerate(TICKETS)]
+    _post(client, f"/api/3.0/mlflow/datasets/{dataset_id}/records", {"records": json.dumps(records)})
+    summary.evaluation_datasets.append(name)
 
 
 def _iso(ms: int) -> str:

@@ -83,6 +83,10 @@ class Grammar:
     null_crashes: bool = False
     # kind-specific reading of an attribute's value (default: ``parse_value``'s own rules)
     attribute_value: Callable[["Grammar", str, Tok], Value] | None = None
+    # kind-specific reading of ``[entity.]key`` (default: ``parse_identifier``)
+    identifier: Callable[["Grammar", str, tuple[str, ...]], tuple[str, str]] | None = None
+    # a kind-specific check of each parsed clause, in clause order (evaluation datasets)
+    check_clause: Callable[["Clause"], None] | None = None
 
 
 class FilterCrash(Exception):
@@ -224,14 +228,17 @@ def _clause(grammar: Grammar, tok: Tok) -> Clause:
         raise FilterCrash(f"cannot unpack {tok.text!r}")
     if grammar.check_raw_attribute_key:
         _check_raw_attribute_key(grammar, parts[0].text)
+    identifier = grammar.identifier or parse_identifier
     if len(parts) == 2:  # IS NULL / IS NOT NULL
-        entity, key = parse_identifier(grammar, parts[0].text, grammar.attribute_keys)
+        entity, key = identifier(grammar, parts[0].text, grammar.attribute_keys)
         if entity not in grammar.null_entities:
             raise invalid(grammar.null_error(entity, key))
         return Clause(entity, key, parts[1].text, None)
-    entity, key = parse_identifier(grammar, parts[0].text, grammar.attribute_keys)
-    value = parse_value(grammar, entity, key, parts[2])
-    return Clause(entity, key, parts[1].text, value)
+    entity, key = identifier(grammar, parts[0].text, grammar.attribute_keys)
+    clause = Clause(entity, key, parts[1].text, parse_value(grammar, entity, key, parts[2]))
+    if grammar.check_clause is not None:
+        grammar.check_clause(clause)
+    return clause
 
 
 def _check_raw_attribute_key(grammar: Grammar, text: str) -> None:
@@ -344,5 +351,6 @@ def split_order_by(text: str) -> tuple[str, bool]:
 @_memoised
 def parse_order_by(grammar: Grammar, text: str) -> OrderKey:
     identifier, ascending = split_order_by(text)
-    entity, key = parse_identifier(grammar, identifier.strip(), grammar.order_by_attribute_keys)
+    read = grammar.identifier or parse_identifier
+    entity, key = read(grammar, identifier.strip(), grammar.order_by_attribute_keys)
     return OrderKey(entity, key, ascending)

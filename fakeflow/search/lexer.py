@@ -372,11 +372,16 @@ def group(tokens: list[Tok]) -> list[Tok]:
     return _group_lists(grouped)
 
 
-def join_special_comparisons(tokens: list[Tok]) -> list[Tok]:
+def join_special_comparisons(tokens: list[Tok], timestamp_builtin: bool = False) -> list[Tok]:
     """Fold ``x IN (...)``, ``x NOT IN (...)``, ``x IS NULL``, ``x IS NOT NULL`` into comparisons.
 
     Mirrors MLflow's scan: it looks at an identifier plus the next two (or three) non-blank
     tokens, and tokens it examined without a match are passed through unchanged.
+
+    ``timestamp_builtin``: trace search's extra case, the SQL builtin ``timestamp`` (or
+    ``timestamp_ms``) followed by a numeric comparison and an integer is one comparison; one
+    that does not fit is emitted twice, as MLflow does (it lands in the invalid-clause
+    message twice).
     """
     solid = [t for t in tokens if t.kind is not Kind.WS]
     out: list[Tok] = []
@@ -387,6 +392,15 @@ def join_special_comparisons(tokens: list[Tok]) -> list[Tok]:
         if n - i < 3:
             out.extend(solid[i:])
             break
+        if timestamp_builtin and first.kind is Kind.BUILTIN and first.text in ("timestamp", "timestamp_ms"):
+            second, third = solid[i + 1], solid[i + 2]
+            i += 3
+            if (second.kind is Kind.COMPARISON and second.text in ("=", "!=", "<", "<=", ">", ">=")
+                    and third.kind is Kind.INT):
+                out.append(Tok(Kind.COMPARE, f"{first}{second}{third}", (first, second, third)))
+            else:
+                out.extend([first, second, third, first])
+            continue
         if first.kind is not Kind.IDENTIFIER:
             out.append(first)
             i += 1

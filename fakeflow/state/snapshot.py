@@ -23,6 +23,8 @@ from fakeflow.state.entities import Dataset, DatasetInput, Experiment, ModelOutp
 from fakeflow.state.logged_models import dump_logged_model, load_logged_model
 from fakeflow.state.metric_history import MetricHistory, MetricPoint, json_number
 from fakeflow.state.registry_snapshot import dump_registry, load_registry
+from fakeflow.state.eval_datasets import decode_eval_datasets
+from fakeflow.state.scorers import decode_scorers
 from fakeflow.state.traces import decode_traces
 from fakeflow.state.tracking import TrackingStore
 
@@ -141,6 +143,8 @@ def dump(store: TrackingStore) -> Snapshot:
             "registry": dump_registry(store.registry),
             "logged_models": [dump_logged_model(m) for m in store.logged_models.models.values()],
             "traces": store.traces.export(),
+            "eval_datasets": store.eval_datasets.export(),
+            "scorers": store.scorers.export(),
         }
 
 
@@ -239,6 +243,8 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         registered_models = load_registry(snapshot.get("registry") or [])
         logged_models = {d["model_id"]: load_logged_model(d) for d in snapshot.get("logged_models") or []}
         traces = decode_traces(snapshot.get("traces") or [])
+        eval_datasets = decode_eval_datasets(snapshot.get("eval_datasets") or {})
+        scorers = decode_scorers(snapshot.get("scorers") or [])
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):
             raise
@@ -268,6 +274,9 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         store.registry.models = registered_models
         store.logged_models.models = logged_models
         store.traces.traces = traces
+        ed = store.eval_datasets
+        ed.datasets, ed.records, ed.links = eval_datasets
+        store.scorers.scorers = scorers
         _load_ids(store, snapshot.get("ids") or {})
         store.artifacts.clear()  # (reset cleared it too) bounds stay as configured
         for directory in artifact_dirs:

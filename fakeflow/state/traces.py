@@ -103,6 +103,35 @@ def trace_not_found(trace_id: str) -> MlflowError:
     return not_found(f"Trace with ID '{trace_id}' not found.")
 
 
+def check_delete_criteria(max_timestamp_millis: int | None, max_traces: int | None,
+                          trace_ids: Sequence[str]) -> None:
+    """MLflow's rules for delete-traces, checked before the experiment id is read: ids or
+    an age (not both), a count only with an age, and a positive one."""
+    if max_timestamp_millis is None and not trace_ids:
+        raise invalid("Either `max_timestamp_millis` or `trace_ids` must be specified.")
+    if max_timestamp_millis is not None and trace_ids:
+        raise invalid("Only one of `max_timestamp_millis` and `trace_ids` can be specified.")
+    if trace_ids and max_traces is not None:
+        raise invalid("`max_traces` can't be specified if `trace_ids` is specified.")
+    if max_traces is not None and max_traces <= 0:
+        raise invalid(f"`max_traces` must be a positive integer, received {max_traces}.")
+
+
+def _duplicate_links(trace_ids: Sequence[str], run_id: str, now: int, ids: Any) -> MlflowError:
+    """An id twice in one link request: MLflow inserts both link rows and SQLite refuses
+    the second (the whole request is rolled back)."""
+    rows = ", ".join(f"('{ids.hex_id()}', 'trace', {t!r}, 'run', {run_id!r}, {now})"
+                     for t in trace_ids)
+    return MlflowError(
+        "(sqlite3.IntegrityError) UNIQUE constraint failed: entity_associations.source_type, "
+        "entity_associations.source_id, entity_associations.destination_type, "
+        "entity_associations.destination_id\n[SQL: INSERT INTO entity_associations "
+        "(association_id, source_type, source_id, destination_type, destination_id, "
+        "created_time) VALUES (?, ?, ?, ?, ?, ?)]\n"
+        f"[parameters: [{rows}]]\n(Background on this error at: https://sqlalche.me/e/21/gkpj)",
+        "BAD_REQUEST")
+
+
 def check_tag(key: str, value: str) -> tuple[str, str]:
     """MLflow's trace tag rules: a valid, bounded key; a value cut to 8000 characters."""
     from fakeflow.state import validation as v
@@ -137,6 +166,22 @@ def sanitize_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _carries_analytics(spans: Sequence[dict[str, Any]]) -> bool:
+    """Whether a span batch has token usage, a cost or a session id. MLflow honours a trace's
+    finalized info (its time and duration stay) only for such a batch; any other batch for a
+    finalized trace still widens the trace's time range to cover its spans (verified)."""
+    session = None
+    for span in spans:
+        attributes = span.get("attributes") or {}
+        for key in ("mlflow.chat.tokenUsage", "mlflow.llm.cost"):
+            if isinstance(_json_or_raw(attributes.get(key)), dict):
+                return True
+        raw = attributes.get("session.id") or attributes.get("gen_ai.conversation.id")
+        if session is None and raw:
+            session = _json_or_raw(raw) if isinstance(_json_or_raw(raw), str) else raw
+    return bool(session)
+
+
 def preview(attribute_value: str) -> str:
     """A trace's request/response preview from its root span's stored inputs or outputs."""
     if len(attribute_value) <= PREVIEW_LENGTH:
@@ -151,10 +196,17 @@ class TraceStore:
         self.tracking = tracking
         self.lock = tracking.lock
         self.traces: dict[str, Trace] = {}
+        #: run id -> trace ids linked to it: MLflow keeps a link (for any id) after its trace is
+        #: deleted, so a trace started again under that id is still the run's.
+        self.links: dict[str, set[str]] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.traces = {}
+            self.links = {}
+
+    def _links_of(self, trace_id: str) -> list[str]:
+        return [run for run, ids in self.links.items() if trace_id in ids]
 
     # ---- writes from the exporter --------------------------------------------------------
 
@@ -180,6 +232,7 @@ class TraceStore:
                 assessment.trace_id = info.trace_id
             if existing is None:
                 info.metadata, info.tags = metadata, tags
+                info.linked_runs = self._links_of(info.trace_id)
                 self.traces[info.trace_id] = info
                 return copy.deepcopy(info)
             existing.experiment_id = experiment.experiment_id
@@ -191,11 +244,47 @@ class TraceStore:
                 existing.request_preview = info.request_preview
             if info.response_preview is not None:
                 existing.response_preview = info.response_preview
+            # MLflow answers from the row it held before merging: the tags it already had
+            # (with their new values) and the new name, but not the new tag keys.
+            shown = {k: tags.get(k, v) for k, v in existing.tags.items()}
+            if TRACE_NAME_TAG in tags:
+                shown[TRACE_NAME_TAG] = tags[TRACE_NAME_TAG]
             existing.tags.update(tags)
             existing.metadata.update(metadata)
             known = {a.assessment_id for a in existing.assessments}
             existing.assessments += [a for a in info.assessments if a.assessment_id not in known]
-            return copy.deepcopy(existing)
+            answer = copy.deepcopy(existing)
+            answer.tags = shown
+            return answer
+
+    # ---- the deprecated v2 trace routes (still served by 3.17.2) ----------------------------
+
+    def start_trace_v2(self, experiment_id: str, timestamp_ms: int, metadata: dict[str, str],
+                       tags: dict[str, str], trace_id: str) -> Trace:
+        """StartTrace (v2): a new IN_PROGRESS trace under a server-chosen id."""
+        with self.lock:
+            experiment = self._active_experiment(experiment_id)
+            trace = Trace(trace_id, experiment.experiment_id, timestamp_ms, None, "IN_PROGRESS",
+                          metadata=dict(metadata), tags=dict(tags),
+                          linked_runs=self._links_of(trace_id))
+            trace.tags[ARTIFACT_LOCATION_TAG] = self._location_tag(experiment, trace_id)
+            self.traces[trace_id] = trace
+            return copy.deepcopy(trace)
+
+    def end_trace_v2(self, trace_id: str, timestamp_ms: int, state: str,
+                     metadata: dict[str, str], tags: dict[str, str]) -> Trace:
+        """EndTrace (v2): the duration up to ``timestamp_ms``, the state, merged metadata and
+        tags. An unspecified status cannot be read back, so MLflow fails and keeps nothing."""
+        with self.lock:
+            trace = self._trace(trace_id)
+            if state not in STATES[1:]:
+                raise MlflowError("<TraceStatus.UNSPECIFIED: 'TRACE_STATUS_UNSPECIFIED'> is not "
+                                  "a valid TraceState", "INTERNAL_ERROR")
+            trace.execution_duration = timestamp_ms - trace.request_time
+            trace.state = state
+            trace.metadata.update(metadata)
+            trace.tags.update(tags)
+            return copy.deepcopy(trace)
 
     def log_spans(self, experiment_id: str, spans: Sequence[tuple[str, dict[str, Any]]],
                   resource_tags: dict[str, dict[str, str]] | None = None) -> None:
@@ -232,9 +321,10 @@ class TraceStore:
                 trace_id, experiment.experiment_id, min_start,
                 (max_end - min_start) if max_end else None, root_state or "IN_PROGRESS",
                 tags={ARTIFACT_LOCATION_TAG: self._location_tag(experiment, trace_id)},
+                linked_runs=self._links_of(trace_id),
             )
             self.traces[trace_id] = trace
-        elif not trace.finalized:
+        elif not (trace.finalized and _carries_analytics(spans)):
             end = None
             if trace.execution_duration is not None:
                 end = trace.request_time + trace.execution_duration
@@ -296,11 +386,13 @@ class TraceStore:
 
     def batch_get(self, trace_ids: Sequence[str], experiment_ids: Sequence[str] | None,
                   with_spans: bool = True) -> list[Trace]:
-        """Known traces among ``trace_ids`` in the order asked, each once."""
+        """Known traces among ``trace_ids``, each once, ordered by where it was last asked
+        for (MLflow sorts by the index of each id, and a repeated id's last index wins)."""
         wanted = None if experiment_ids is None else {str(e) for e in experiment_ids}
+        last = {trace_id: index for index, trace_id in enumerate(trace_ids)}
         with self.lock:
             found = []
-            for trace_id in dict.fromkeys(trace_ids):
+            for trace_id in sorted(last, key=last.__getitem__):
                 trace = self.traces.get(trace_id)
                 if trace is not None and (wanted is None or trace.experiment_id in wanted):
                     if with_spans and trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
@@ -321,6 +413,8 @@ class TraceStore:
         key, value = check_tag(key, value)
         with self.lock:
             trace = self.traces.get(trace_id)
+            if trace is None and key == TRACE_NAME_TAG:  # the name is a column of the trace row
+                raise trace_not_found(trace_id)
             if trace is None:  # sqlite refuses the tag row: no trace row to point at
                 raise MlflowError(
                     "(sqlite3.IntegrityError) FOREIGN KEY constraint failed\n"
@@ -332,6 +426,8 @@ class TraceStore:
     def delete_tag(self, trace_id: str, key: str) -> None:
         with self.lock:
             trace = self.traces.get(trace_id)
+            if trace is None and key == TRACE_NAME_TAG:  # the name is a column of the trace row
+                raise trace_not_found(trace_id)
             if trace is None or key not in trace.tags:
                 raise not_found(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
             del trace.tags[key]
@@ -357,7 +453,13 @@ class TraceStore:
             raise invalid(f"Cannot link more than {MAX_LINKS} traces to a run in a single "
                           f"request. Provided {len(trace_ids)} traces.")
         with self.lock:
-            for trace_id in trace_ids:
+            linked = self.links.get(run_id, set()) | {
+                t.trace_id for t in self.traces.values() if run_id in t.linked_runs}
+            new = [t for t in trace_ids if t not in linked]
+            if len(set(new)) < len(new):
+                raise _duplicate_links(new, run_id, self.tracking.clock.now_ms(), self.tracking.ids)
+            self.links.setdefault(run_id, set()).update(new)
+            for trace_id in new:
                 trace = self.traces.get(trace_id)
                 if trace is not None and run_id not in trace.linked_runs:
                     trace.linked_runs.append(run_id)

@@ -88,6 +88,12 @@ class TrackingStore:
         from fakeflow.state.traces import TraceStore
 
         self.traces = TraceStore(self)  # MLflow 3 traces and assessments, same lock
+        from fakeflow.state.eval_datasets import EvalDatasetStore
+
+        self.eval_datasets = EvalDatasetStore(self)  # GenAI evaluation datasets, same lock
+        from fakeflow.state.scorers import ScorerStore
+
+        self.scorers = ScorerStore(self)  # registered GenAI scorers, same lock
         self.reset()
 
     # ---- lifecycle of the whole store -------------------------------------------------------
@@ -107,6 +113,8 @@ class TrackingStore:
             self.registry.reset()
             self.logged_models.reset()
             self.traces.reset()
+            self.eval_datasets.reset()
+            self.scorers.reset()
             self.artifacts.clear()
             now = self.clock.now_ms()
             self._add_experiment(

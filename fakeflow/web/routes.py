@@ -17,6 +17,9 @@ reg = handlers("fakeflow.web.registry_handlers")
 t = handlers("fakeflow.web.tracking_handlers")
 tr = handlers("fakeflow.web.trace_handlers")
 uis = handlers("fakeflow.web.ui_support_handlers")
+trace_metrics = handlers("fakeflow.web.trace_metrics_handlers")
+scorers = handlers("fakeflow.web.scorer_handlers")
+ed = handlers("fakeflow.web.eval_dataset_handlers")
 graphql_endpoint = handlers("fakeflow.ui.graphql_api").graphql_endpoint
 
 
@@ -150,7 +153,6 @@ UI_SUPPORT_ROUTES: list[Route] = [
         Route(api + "/3.0/mlflow/workspaces", ("GET", "POST"), uis.workspaces_disabled),
         Route(api + "/3.0/mlflow/workspaces/<workspace_name>", ("GET", "PATCH", "DELETE"),
               uis.workspaces_disabled),
-        Route(api + "/3.0/mlflow/scorers/list", GET, uis.list_scorers),
     )
 ]
 
@@ -189,6 +191,11 @@ _TRACE_V2 = [
     Route("/traces/<trace_id>/tags", DELETE, tr.delete_trace_tag),
     Route("/traces/link-to-run", POST, tr.link_traces_to_run),
     Route("/traces/delete-traces", POST, tr.delete_traces),
+    # Deprecated v2 trace routes 3.17.2 still serves.
+    Route("/traces", POST, tr.start_trace_v2),
+    Route("/traces", GET, tr.search_traces_v2),
+    Route("/traces/<trace_id>", PATCH, tr.end_trace_v2),
+    Route("/traces/<trace_id>/info", GET, tr.get_trace_info_v2),
 ]
 _TRACE_V3 = [
     Route("/traces", POST, tr.start_trace_v3),
@@ -219,6 +226,48 @@ TRACE_ROUTES: list[Route] = [
 ]
 
 
+# Trace metrics (QueryTraceMetrics) under /api/3.0 and its /ajax-api twin.
+TRACE_METRICS_ROUTES: list[Route] = [
+    Route(f"/{api}/3.0/mlflow/traces/metrics", POST, trace_metrics.query_trace_metrics)
+    for api in ("api", "ajax-api")
+]
+
+
+# GenAI evaluation datasets (service.proto, "Evaluation Dataset APIs"), /api/3.0 and /ajax-api.
+_DATASETS = [
+    Route("/datasets/create", POST, ed.create_dataset),
+    Route("/datasets/search", ("GET", "POST"), ed.search_datasets),
+    Route("/datasets/<dataset_id>", GET, ed.get_dataset),
+    Route("/datasets/<dataset_id>", DELETE, ed.delete_dataset),
+    Route("/datasets/<dataset_id>/tags", PATCH, ed.set_dataset_tags),
+    Route("/datasets/<dataset_id>/tags/<key>", DELETE, ed.delete_dataset_tag),
+    Route("/datasets/<dataset_id>/records", POST, ed.upsert_dataset_records),
+    Route("/datasets/<dataset_id>/records", GET, ed.get_dataset_records),
+    Route("/datasets/<dataset_id>/records", DELETE, ed.delete_dataset_records),
+    Route("/datasets/<dataset_id>/experiment-ids", GET, ed.get_dataset_experiment_ids),
+    Route("/datasets/<dataset_id>/add-experiments", POST, ed.add_dataset_to_experiments),
+    Route("/datasets/<dataset_id>/remove-experiments", POST, ed.remove_dataset_from_experiments),
+]
+EVAL_DATASET_ROUTES: list[Route] = [
+    r._replace(path=f"/{api}/3.0/mlflow" + r.path) for api in ("api", "ajax-api") for r in _DATASETS
+]
+
+
+# Registered GenAI scorers under /api/3.0 and its /ajax-api twin.
+SCORER_ROUTES: list[Route] = [
+    route
+    for api in ("api", "ajax-api")
+    for route in (
+        Route(f"/{api}/3.0/mlflow/scorers/register", POST, scorers.register_scorer),
+        Route(f"/{api}/3.0/mlflow/scorers/list", GET, scorers.list_scorers),
+        Route(f"/{api}/3.0/mlflow/scorers/versions", GET, scorers.list_scorer_versions),
+        Route(f"/{api}/3.0/mlflow/scorers/get", GET, scorers.get_scorer),
+        Route(f"/{api}/3.0/mlflow/scorers/delete", DELETE, scorers.delete_scorer),
+        Route(f"/{api}/3.0/mlflow/scorers/online-configs", GET, scorers.online_scoring_configs),
+    )
+]
+
+
 def all_routes() -> list[Route]:
     routes = [
         r._replace(path=prefix + r.path)
@@ -229,5 +278,8 @@ def all_routes() -> list[Route]:
     from fakeflow.dialects.comet.routes import COMET_ROUTES  # it builds on Route, defined here
 
     routes += TRACE_ROUTES
+    routes += TRACE_METRICS_ROUTES
+    routes += SCORER_ROUTES
+    routes += EVAL_DATASET_ROUTES
     routes += UI_SUPPORT_ROUTES
     return routes + SERVICE_ROUTES + UI_ROUTES + ARTIFACT_UI_ROUTES + COMET_ROUTES

@@ -339,8 +339,11 @@ def delete_traces(store: TrackingStore, request: Request) -> Payload:
         ("experiment_id", [STRING, REQUIRED]), ("max_timestamp_millis", [INTLIKE]),
         ("max_traces", [INTLIKE]), ("request_ids", [ARRAY, ITEM_STRINGS]),
     ])
+    from fakeflow.state.traces import check_delete_criteria
     from fakeflow.state.validation import parse_experiment_id
 
+    check_delete_criteria(msg.get("max_timestamp_millis"), msg.get("max_traces"),
+                          list(msg.get("request_ids", [])))
     experiment_id = str(parse_experiment_id(msg.get("experiment_id", "")))
     deleted = _traces(store).delete_traces(
         experiment_id, msg.get("max_timestamp_millis"), msg.get("max_traces"),
@@ -446,6 +449,113 @@ def delete_assessment(store: TrackingStore, request: Request) -> Payload:
     trace_id, _, assessment_id = _assessment_path(request)[:3]
     _traces(store).delete_assessment(trace_id, assessment_id)
     return {}
+
+
+# ---- the deprecated v2 trace routes ---------------------------------------------------------
+
+_KEY_VALUE = Message("KeyValue", (S("key"), S("value")))
+START_TRACE_V2 = Message("StartTrace", (S("experiment_id"), Field("timestamp_ms", "int64"),
+                                        M("request_metadata", _KEY_VALUE),
+                                        M("tags", _KEY_VALUE)))
+_TRACE_STATUS = Field("status", "enum", enum=(("TRACE_STATUS_UNSPECIFIED", 0), ("OK", 1),
+                                              ("ERROR", 2), ("IN_PROGRESS", 3)))
+END_TRACE_V2 = Message("EndTrace", (S("request_id"), Field("timestamp_ms", "int64"),
+                                    _TRACE_STATUS, M("request_metadata", _KEY_VALUE),
+                                    M("tags", _KEY_VALUE)))
+SEARCH_TRACES_V2 = Message("SearchTraces", (S("experiment_ids", repeated=True), S("filter"),
+                                            Field("max_results", "int32"),
+                                            S("order_by", repeated=True), S("page_token")))
+
+
+def _map_key_present(value: Any) -> None:
+    """MLflow's map check: a list whose entries all have a key."""
+    if not isinstance(value, list) or any(not item.get("key") for item in value):
+        raise CheckFailed()
+
+
+def _pairs(items: Any) -> dict[str, str]:
+    return {item.get("key", ""): item.get("value", "") for item in items or []}
+
+
+def trace_info_v2(trace: Trace) -> Payload:
+    """TraceInfoV2 as MLflow renders it: state as a status, no duration as 0, metadata by
+    key, tags with the name last, long metadata and tags cut."""
+    status = "TRACE_STATUS_UNSPECIFIED" if trace.state == "STATE_UNSPECIFIED" else trace.state
+    out: Payload = {"request_id": trace.trace_id, "experiment_id": trace.experiment_id,
+                    "timestamp_ms": trace.request_time,
+                    "execution_time_ms": trace.execution_duration or 0, "status": status}
+    # Read back through the metadata table's key index: in key order.
+    metadata = render.shown_metadata(dict(sorted(trace.metadata.items())))
+    if metadata:
+        out["request_metadata"] = [{"key": k, "value": v} for k, v in metadata.items()]
+    from fakeflow.state.traces import TRACE_NAME_TAG
+
+    ordered = {k: v for k, v in trace.tags.items() if k != TRACE_NAME_TAG}
+    if TRACE_NAME_TAG in trace.tags:
+        ordered[TRACE_NAME_TAG] = trace.tags[TRACE_NAME_TAG]
+    tags = render.shown_tags(ordered)
+    if tags:
+        out["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+    return out
+
+
+def start_trace_v2(store: TrackingStore, request: Request) -> Payload:
+    """``POST /api/2.0/mlflow/traces``: StartTrace, deprecated but served."""
+    msg = read_request(request, START_TRACE_V2, [
+        ("experiment_id", [STRING]), ("timestamp_ms", [INTLIKE]),
+        ("request_metadata", [_map_key_present]), ("tags", [_map_key_present]),
+    ])
+    experiment_id = msg.get("experiment_id", "")
+    if experiment_id == "":  # MLflow's int('') on the missing id
+        raise MlflowError("invalid literal for int() with base 10: ''", "INTERNAL_ERROR")
+    from fakeflow.state.validation import parse_experiment_id
+
+    parse_experiment_id(experiment_id)
+    trace = _traces(store).start_trace_v2(
+        experiment_id, msg.get("timestamp_ms", 0), _pairs(msg.get("request_metadata")),
+        _pairs(msg.get("tags")), store.ids.hex_id())
+    return {"trace_info": trace_info_v2(trace)}
+
+
+def end_trace_v2(store: TrackingStore, request: Request) -> Payload:
+    """``PATCH /api/2.0/mlflow/traces/<id>``: EndTrace, deprecated but served."""
+    msg = read_request(request, END_TRACE_V2, [
+        ("timestamp_ms", [INTLIKE]), ("status", [STRING]),
+        ("request_metadata", [_map_key_present]), ("tags", [_map_key_present]),
+    ])
+    trace_id = _path_after(request, "/traces/")[0]
+    trace = _traces(store).end_trace_v2(
+        trace_id, msg.get("timestamp_ms", 0), msg.get("status", "TRACE_STATUS_UNSPECIFIED"),
+        _pairs(msg.get("request_metadata")), _pairs(msg.get("tags")))
+    return {"trace_info": trace_info_v2(trace)}
+
+
+def get_trace_info_v2(store: TrackingStore, request: Request) -> Payload:
+    """``GET /api/2.0/mlflow/traces/<id>/info``: GetTraceInfo, deprecated but served."""
+    trace_id = _path_after(request, "/traces/")[0]
+    return {"trace_info": trace_info_v2(_traces(store).get_info(trace_id))}
+
+
+def search_traces_v2(store: TrackingStore, request: Request) -> Payload:
+    """``GET /api/2.0/mlflow/traces``: SearchTraces, deprecated but served (the same search
+    as v3, answered as TraceInfoV2)."""
+    from fakeflow.search import traces as search
+
+    msg = read_request(request, SEARCH_TRACES_V2, [
+        ("experiment_ids", [ARRAY, ITEM_STRINGS, REQUIRED]), ("filter", [STRING]),
+        ("max_results", [INTLIKE, _max_500]), ("order_by", [ARRAY, ITEM_STRINGS]),
+        ("page_token", [STRING]),
+    ])
+    found, token = search.search_traces(
+        _traces(store), list(msg.get("experiment_ids", [])), msg.get("filter", ""),
+        msg.get("max_results", 100), list(msg.get("order_by", [])),
+        msg.get("page_token") or None)
+    out: Payload = {}
+    if found:
+        out["traces"] = [trace_info_v2(t) for t in found]
+    if token:
+        out["next_page_token"] = token
+    return out
 
 
 # The span keys of MLflow's trace data file (traces.json), in the order MLflow writes them.

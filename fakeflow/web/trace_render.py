@@ -54,6 +54,20 @@ def parse_duration_ms(text: str) -> int:
     return round(float(text[:-1]) * 1000)
 
 
+#: What MLflow shows of a trace's metadata and tags (stored whole, cut when rendered).
+METADATA_LIMIT = 250
+TAG_KEY_LIMIT = 250
+TAG_VALUE_LIMIT = 4096
+
+
+def shown_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    return {k[:METADATA_LIMIT]: v[:METADATA_LIMIT] for k, v in metadata.items()}
+
+
+def shown_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {k[:TAG_KEY_LIMIT]: v[:TAG_VALUE_LIMIT] for k, v in tags.items()}
+
+
 def trace_info(trace: Trace) -> Payload:
     """TraceInfoV3, fields in proto number order, unset ones left out."""
     out: Payload = {"trace_id": trace.trace_id}
@@ -66,11 +80,11 @@ def trace_info(trace: Trace) -> Payload:
         out["execution_duration"] = duration(trace.execution_duration)
     out["state"] = trace.state
     if trace.metadata:
-        out["trace_metadata"] = dict(trace.metadata)
+        out["trace_metadata"] = shown_metadata(trace.metadata)
     if trace.assessments:
         out["assessments"] = [assessment(a) for a in trace.assessments]
     if trace.tags:
-        out["tags"] = dict(trace.tags)
+        out["tags"] = shown_tags(trace.tags)
     if trace.request_preview is not None:  # proto3 optional: an empty preview is still sent
         out["request_preview"] = trace.request_preview
     if trace.response_preview is not None:

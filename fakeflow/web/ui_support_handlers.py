@@ -1,5 +1,6 @@
 """The side routes MLflow's web UI calls besides the tracking API: its telemetry switch, the
-dataset list of the runs table, and the AI gateway, assistant, job, workspace and scorer probes.
+dataset list of the runs table, and the AI gateway, assistant, job and workspace probes
+(registered scorers have their own handlers: scorer_handlers).
 
 fakeflow hosts none of those features, so their routes answer exactly what a 3.17.2
 ``mlflow server`` with none of them configured answers; the UI then shows its "nothing set up"
@@ -11,18 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
 from fakeflow.state.datasets import dataset_summaries
-from fakeflow.state.errors import experiment_not_active, invalid, not_found
+from fakeflow.state.errors import invalid, not_found
 from fakeflow.state.tracking import TrackingStore
-from fakeflow.state.validation import check_sqlite_integer, parse_experiment_id
 from fakeflow.web.messages import Message, S
-from fakeflow.web.parsing import ARRAY, ITEM_STRINGS, STRING, read_request
+from fakeflow.web.parsing import read_request
 
 Payload = dict[str, Any]
 
@@ -192,32 +191,3 @@ def workspaces_disabled(store: TrackingStore, request: Request) -> Response:
     text = (f"Endpoint: {rule} disabled because the server is running without workspaces support."
             " To enable workspace, run `mlflow server` with `--enable-workspaces`")
     return Response(text, status=503, mimetype="text/html")
-
-
-# ---- scorers: fakeflow registers none, so every listing is empty once the ids check out -------
-
-LIST_SCORERS = Message("ListScorers", (S("experiment_id"), S("experiment_ids", repeated=True)))
-_EXPERIMENT_ID_FORM = re.compile(r"^[a-zA-Z0-9][\w\-]{0,63}$")
-
-
-def list_scorers(store: TrackingStore, request: Request) -> Payload:
-    msg = read_request(request, LIST_SCORERS, [
-        ("experiment_id", [STRING]), ("experiment_ids", [ARRAY, ITEM_STRINGS]),
-    ])
-    experiment_id = msg.get("experiment_id")
-    if experiment_id and "experiment_ids" in msg:
-        raise invalid(
-            "Cannot specify both 'experiment_id' and 'experiment_ids'. Use 'experiment_ids' to scope"
-            " the query to multiple experiments, or 'experiment_id' to scope it to a single experiment."
-        )
-    if "experiment_ids" in msg:
-        for eid in dict.fromkeys(msg["experiment_ids"]):
-            if _EXPERIMENT_ID_FORM.match(eid) is None:
-                raise invalid(f"Invalid experiment ID: '{eid}'")
-        for eid in dict.fromkeys(msg["experiment_ids"]):
-            check_sqlite_integer(parse_experiment_id(eid))  # the store binds them as integers
-    elif experiment_id:
-        experiment = store.get_experiment(experiment_id)
-        if experiment.lifecycle_stage != "active":
-            raise experiment_not_active(experiment.experiment_id)
-    return {}

@@ -250,6 +250,26 @@ MUTANTS.append(Mutant("logged-model-metrics-keep-latest-only", _model_metrics_ke
                       ("logged_models",), ("value",)))
 
 
+def _trace_search_ignores_tags(app: WsgiApp) -> WsgiApp:
+    from tests.conformance_mutants.traces import SearchIgnoresTagFilter
+
+    return SearchIgnoresTagFilter(app)
+
+
+def _overrides_keep_target_valid(app: WsgiApp) -> WsgiApp:
+    from tests.conformance_mutants.traces import OverridesKeepTargetValid
+
+    return OverridesKeepTargetValid(app)
+
+
+MUTANTS += [
+    Mutant("trace-search-ignores-tag-filter", _trace_search_ignores_tags, ("traces",),
+           ("value",)),
+    Mutant("trace-overrides-keep-target-valid", _overrides_keep_target_valid, ("traces",),
+           ("value",)),
+]
+
+
 def mutant_app(*names: str) -> WsgiApp:
     """A fresh fakeflow app wrapped in the named mutant(s) (several: all bugs at once)."""
     from fakeflow import create_app

@@ -17,7 +17,11 @@ What varies legitimately between two correct servers, and how it is neutralised:
   ``"<page-token {...}>"`` with the decoded object normalised like any answer (ids inside, e.g.
   the experiment ids a logged-model token carries, become placeholders; offsets, filters and
   key order are kept), so two sides' tokens compare by what they encode. A token that does not
-  decode so is compared as text.
+  decode so is compared as text;
+* evaluation datasets: the ``digest`` (a hash of name and server time) -> ``<digest>`` when it
+  is the hash for its ``last_update_time``, ``<digest:older>`` for another hash; ``records`` (JSON
+  text) decoded and ordered by (created_time, content), as records created in one call tie and
+  MLflow orders those by random ids; a records cursor token -> ``<record-cursor <ts>:<id>>``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ RUN_ID_UPPER = re.compile(r"(?<![0-9A-Fa-f])[0-9A-F]{32}(?![0-9A-Fa-f])")
 MODEL_ID = re.compile(r"m-[0-9a-f]{32}(?![0-9a-f])")
 RANDOM_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,4}$")  # MLflow draws 0..1000 inclusive
 SERVER_CLOCK_KEYS = frozenset({
-    "creation_time", "last_update_time",
+    "creation_time", "last_update_time", "created_time",
     "creation_timestamp", "last_updated_timestamp",
     "creation_timestamp_ms", "last_updated_timestamp_ms",
 })
@@ -41,6 +45,7 @@ SERVER_CLOCK_KEYS = frozenset({
 # so "rename bumps last_update_time, tagging does not" is still compared.
 CLOCK_PAIRS = (
     ("creation_time", "last_update_time"),
+    ("created_time", "last_update_time"),  # evaluation datasets and their records
     ("creation_timestamp", "last_updated_timestamp"),
     ("creation_timestamp_ms", "last_updated_timestamp_ms"),
 )
@@ -84,6 +89,50 @@ def _sorted_set_repr(match: re.Match[str]) -> str:
     return "{" + ", ".join(items) + "}"
 
 
+def decode_record_cursor(token: str) -> str | None:
+    """The ``<created_time>:<record id>`` an evaluation-dataset records token encodes, if any."""
+    try:
+        text = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    stamp, _, rest = text.partition(":")
+    return rest if stamp.isdigit() and rest else None
+
+
+def decode_records(text: str) -> list[Any] | None:
+    """An evaluation dataset's ``records`` JSON text as a list ordered by (created_time, content
+    without ids): records created in one call tie on created_time, and MLflow then orders them
+    by their random ids."""
+    try:
+        records = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        return None
+
+    def order(record: dict[str, Any]) -> tuple[Any, str]:
+        content = {k: v for k, v in record.items() if k not in ("dataset_record_id", "dataset_id")}
+        return (record.get("created_time", 0), _canonical(content))
+
+    return sorted(records, key=order)
+
+
+def _dataset_digest(node: dict[str, Any]) -> Any:
+    """An evaluation dataset's digest is sha256("<name>:<time>")[:8] of the time of its last
+    records upsert (or creation): ``<digest>`` if that is its ``last_update_time``,
+    ``<digest:older>`` if it is some other 8-hex-digit text (links move the time, not the
+    digest), else the value itself."""
+    import hashlib
+
+    digest = node.get("digest")
+    expected = hashlib.sha256(f"{node.get('name')}:{node.get('last_update_time')}".encode())
+    if digest == expected.hexdigest()[:8]:
+        return "<digest>"
+    if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{8}", digest):
+        return "<digest:older>"
+    return digest
+
+
 def decode_page_token(token: str) -> dict[str, Any] | None:
     """The JSON object a page token encodes (standard base64), or None if it encodes none."""
     if not token or not token.isascii():
@@ -103,6 +152,7 @@ class Normaliser:
         self.experiments: dict[str, str] = {}
         self.runs: dict[str, str] = {}
         self.models: dict[str, str] = {}
+        self.scorers: dict[str, str] = {}  # registered scorers' uuids
         self.sent_strings: set[str] = set()
 
     # -- learning -------------------------------------------------------------------
@@ -122,10 +172,14 @@ class Normaliser:
                     for item in value:
                         if isinstance(item, str):
                             self._experiment(item)
+                elif key == "scorer_id" and isinstance(value, str):
+                    self._placeholder(self.scorers, value, "scorer")
                 elif key in PAGE_TOKEN_KEYS and isinstance(value, str):
                     decoded = decode_page_token(value)
                     if decoded is not None:
                         self.learn(decoded)
+                elif key == "records" and isinstance(value, str):
+                    value = decode_records(value) or value
                 self.learn(value)
         elif isinstance(body, list):
             for item in body:
@@ -180,6 +234,8 @@ class Normaliser:
             for created, updated in CLOCK_PAIRS:
                 if _is_stamp(node.get(created)) and _is_stamp(node.get(updated)):
                     out[updated] = _relative_stamp(node[created], node[updated])
+            if str(node.get("dataset_id", "")).startswith("d-") and "digest" in node:
+                out["digest"] = _dataset_digest(node)
             if out.get("key") == "mlflow.runName" and isinstance(node.get("value"), str):
                 out["value"] = self._run_name(node["value"])
             return out
@@ -192,15 +248,26 @@ class Normaliser:
         if isinstance(node, str):
             if key in ("experiment_id", "experiment_ids") and node in self.experiments:
                 return self.experiments[node]
+            if key == "scorer_id" and node in self.scorers:
+                return self.scorers[node]
             if key in PAGE_TOKEN_KEYS:
                 decoded = decode_page_token(node)
                 if decoded is not None:
                     return "<page-token " + json.dumps(self._rewrite(decoded, None, key)) + ">"
+                cursor = decode_record_cursor(node)
+                if cursor is not None:
+                    return "<record-cursor <ts>:" + self.text(cursor) + ">"
+            if key == "records":
+                records = decode_records(node)
+                if records is not None:
+                    return self._rewrite(records, key, parent)
             if key == "run_name":
                 return self._run_name(node)
             return self.text(node)
         if key in SERVER_CLOCK_KEYS and isinstance(node, int) and not isinstance(node, bool):
             return "<ts>" if node > 0 else node
+        if key == "experiment_id" and isinstance(node, int) and str(node) in self.experiments:
+            return self.experiments[str(node)]  # proto int32 ids (registered scorers)
         return node
 
     def _run_name(self, value: str) -> str:

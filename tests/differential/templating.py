@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping
 
@@ -36,6 +37,11 @@ def extract(body: Any, path: str) -> Any:
     """Follow a dotted path (``runs.0.info.run_id``) through parsed JSON; None if absent."""
     node = body
     for part in path.split("."):
+        if isinstance(node, str) and node[:1] in "[{":
+            try:  # a field holding JSON text (an evaluation dataset's ``records``)
+                node = json.loads(node)
+            except ValueError:
+                return None
         if isinstance(node, dict):
             node = node.get(part)
         elif isinstance(node, list) and part.lstrip("-").isdigit():

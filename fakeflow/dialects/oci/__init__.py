@@ -11,7 +11,7 @@ prefix), ``headers``, ``errors`` (the status/code table), ``retry`` (``opc-retry
 # The names below are loaded on first use (PEP 562), so that ``fakeflow serve`` reading its
 # ``--profile`` option does not import the whole profile.
 _EXPORTS = {
-    "DEFAULT_PLATFORM": "app", "DEFAULT_WORKSPACE": "app", "PROFILE": "app", "OciConfig": "app",
+    "DEFAULT_PLATFORM": "app", "DEFAULT_WORKSPACE": "app", "PROFILE": "options", "OciConfig": "app",
     "OciProfileApp": "app", "create_oci_app": "app",
     "API_VERSION": "paths", "workspace_prefix": "paths",
     "RateLimit": "throttle",

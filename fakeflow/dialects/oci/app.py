@@ -36,7 +36,7 @@ from fakeflow.state.tracking import TrackingStore
 from fakeflow.web.app import FakeflowApp, create_app
 from fakeflow.web.security import is_api_path
 from fakeflow.web.status import status_line
-from fakeflow.dialects.oci.options import PROFILE
+
 DEFAULT_PLATFORM = "ocid1.aidataplatform.oc1..fakeflow"
 DEFAULT_WORKSPACE = "default"
 

@@ -9,7 +9,8 @@ from ..model import Case
 MODULES = (
     "routing", "experiments", "experiment_search", "runs", "metrics", "batch", "inputs", "run_search",
     "extras", "undecodable_ids", "security", "registry", "registry_search", "artifacts",
-    "malformed", "logged_models", "graphql", "page_tokens", "traces", "ui_routes",
+    "malformed", "logged_models", "graphql", "page_tokens", "traces", "ui_routes", "trace_metrics", "scorers",
+    "eval_datasets",
 )
 
 

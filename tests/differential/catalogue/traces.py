@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model import NO_BODY, Step, case, get, post
+from ..model import DB_NOISE, NO_BODY, Step, case, get, post
 from .common import new_experiment
 
 V3 = "/api/3.0/mlflow/traces"
@@ -383,4 +383,147 @@ CASES.append(case(
     Step("GET", "/ajax-api/2.0/mlflow/get-trace-artifact"),
     Step("GET", "/api/3.0/mlflow/get-trace-artifact", query={"request_id": "tr-" + TF}),
     Step("POST", "/ajax-api/3.0/mlflow/get-trace-artifact", query={"request_id": "tr-" + TF}),
+))
+
+# Found by the conformance suite ``traces``: delete criteria, the answer of a trace info sent
+# again, batch order with repeated ids, the trace name on an unknown trace, repeated link ids.
+_SEARCH_E1 = {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}]}
+CASES += [
+    case(
+        "traces-delete-criteria",
+        new_experiment("e1"),
+        start("tr-${p}-1", request_time="2023-11-14T22:13:20.000Z"),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}"}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": []}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "max_traces": 1}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": ["tr-${p}-1"],
+                                     "max_timestamp_millis": 1700000000000}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": ["tr-${p}-1"],
+                                     "max_traces": 1}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}",
+                                     "max_timestamp_millis": 1700000000000, "max_traces": 0}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}",
+                                     "max_timestamp_millis": 1700000000000, "max_traces": -2}),
+        post(f"{V2}/delete-traces", {"experiment_id": "nope"}),
+        info("tr-${p}-1"),
+    ),
+    case(
+        "traces-start-again-answer",
+        new_experiment("e1"),
+        start("tr-${p}-1", state="OK", tags={"k1": "a", "k2": "x"}, trace_metadata={"m": "1"}),
+        start("tr-${p}-1", state="ERROR", execution_duration="2s",
+              tags={"k1": "b", "k3": "new", "mlflow.traceName": "n"}, trace_metadata={"m2": "2"}),
+        info("tr-${p}-1"),
+        start("tr-${p}-1", tags={"k3": "again", "mlflow.traceName": "n2"}),
+        info("tr-${p}-1"),
+    ),
+    case(
+        "traces-batch-repeated-ids",
+        new_experiment("e1"),
+        start("tr-${p}-1"),
+        start("tr-${p}-2"),
+        Step("POST", f"{V3}/batchGetInfos",
+             json={"trace_ids": ["tr-${p}-2", "tr-${p}-1", "tr-none", "tr-${p}-2"]}),
+        Step("POST", f"{V3}/batchGetInfos",
+             json={"trace_ids": ["tr-${p}-1", "tr-${p}-2", "tr-${p}-1"]}),
+        Step("POST", f"{V3}/batchGetInfos", json={"trace_ids": ["tr-${p}-1"],
+                                                  "experiment_ids": ["${e1}", "0"]}),
+    ),
+    case(
+        "traces-name-tag-unknown-trace",
+        new_experiment("e1"),
+        patch(f"{V2}/tr-${{p}}-none/tags", {"key": "mlflow.traceName", "value": "n"}),
+        delete(f"{V3}/tr-${{p}}-none/tags", {"key": "mlflow.traceName"}),
+        patch(f"{V3}/tr-${{p}}-none/tags", {"key": "k", "value": "n"}),
+        delete(f"{V2}/tr-${{p}}-none/tags", {"key": "k"}),
+    ),
+    case(
+        "traces-link-repeated-ids",
+        new_experiment("e1"),
+        post("runs/create", {"experiment_id": "${e1}"}, capture={"r1": "run.info.run_id"}),
+        start("tr-${p}-1"),
+        start("tr-${p}-2"),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-1", "tr-${p}-2", "tr-${p}-1"],
+                                   "run_id": "${r1}"}, relax=frozenset({DB_NOISE})),
+        post(f"{V3}/search", {**_SEARCH_E1, "filter": "run_id = '${r1}'"}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-1"], "run_id": "${r1}"}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-1", "tr-${p}-1"], "run_id": "${r1}"}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-gone", "tr-${p}-gone"],
+                                   "run_id": "${r1}"}, relax=frozenset({DB_NOISE})),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": ["tr-${p}-1"]}),
+        post(f"{V2}/link-to-run", {"trace_ids": ["tr-${p}-1", "tr-${p}-1"], "run_id": "${r1}"}),
+        start("tr-${p}-1", request_time="2023-11-14T22:13:21.000Z"),
+        post(f"{V3}/search", {**_SEARCH_E1, "filter": "run_id = '${r1}'"}),
+    ),
+]
+
+# The deprecated v2 trace routes 3.17.2 still serves: StartTrace, EndTrace, GetTraceInfo and
+# SearchTraces (GET). v2 trace ids are the server's (uuid hex), captured per side.
+_KV = [{"key": "m", "value": "1"}]
+CASES += [
+    case(
+        "traces-v2-lifecycle",
+        new_experiment("e1"),
+        post(V2, {"experiment_id": "${e1}", "timestamp_ms": 1700000000000,
+                  "request_metadata": _KV,
+                  "tags": [{"key": "mlflow.traceName", "value": "nm"}, {"key": "k", "value": "v"},
+                           {"key": "long", "value": "x" * 5000}]},
+             capture={"t1": "trace_info.request_id"}),
+        post(V2, {"experiment_id": "${e1}"}, capture={"t2": "trace_info.request_id"}),
+        get(f"{V2}/${{t1}}/info"),
+        get("/ajax-api/2.0/mlflow/traces/${t2}/info"),
+        info("${t1}"),
+        patch(f"{V2}/${{t1}}", {"timestamp_ms": 1700000001500, "status": "OK",
+                                "request_metadata": [{"key": "m2", "value": "y" * 300}],
+                                "tags": [{"key": "k2", "value": "v2"},
+                                         {"key": "mlflow.traceName", "value": "n2"}]}),
+        patch(f"{V2}/${{t2}}", {"timestamp_ms": 5, "status": 2}),
+        patch(f"{V2}/${{t2}}", {"timestamp_ms": 9, "status": "NOPE"}),
+        patch(f"{V2}/${{t2}}", {}),
+        get(f"{V2}/${{t2}}/info"),
+        get(V2, {"experiment_ids": ["${e1}"]}),
+        get(V2, {"experiment_ids": ["${e1}"], "filter": "status = 'OK'"}),
+        get(V2, {"experiment_ids": ["${e1}"], "max_results": 1, "order_by": ["timestamp_ms ASC"]},
+            capture={"tok": "next_page_token"}),
+        get(V2, {"experiment_ids": ["${e1}"], "max_results": 1, "order_by": ["timestamp_ms ASC"],
+                 "page_token": "${tok}"}),
+        get("/ajax-api/2.0/mlflow/traces", {"experiment_ids": ["${e1}"], "max_results": 1}),
+        post(f"{V2}/delete-traces", {"experiment_id": "${e1}", "request_ids": ["${t2}"]}),
+        get(f"{V2}/${{t2}}/info"),
+        patch(f"{V2}/${{t2}}", {"timestamp_ms": 9, "status": "OK"}),
+    ),
+    case(
+        "traces-v2-invalid",
+        new_experiment("e1"),
+        post(V2, {}),
+        post(V2, {"experiment_id": "abc"}),
+        post(V2, {"experiment_id": "999999"}),
+        post(V2, {"experiment_id": "${e1}", "timestamp_ms": "x"}),
+        post(V2, {"experiment_id": "${e1}", "request_metadata": [{"value": "x"}]}),
+        post(V2, {"experiment_id": "${e1}", "tags": [{"key": "", "value": "x"}]}),
+        patch(f"{V2}/tr-${{p}}-none", {"timestamp_ms": 1, "status": "OK"}),
+        patch(f"{V2}/tr-${{p}}-none", {"status": "OK", "tags": [{"value": "x"}]}),
+        get(f"{V2}/tr-${{p}}-none/info"),
+        get(V2),
+        get(V2, {"experiment_ids": ["${e1}"], "max_results": 501}),
+        get(V2, {"experiment_ids": ["${e1}"], "max_results": 0}),
+        get(V2, {"experiment_ids": ["${e1}"], "max_results": "x"}),
+        get(V2, {"experiment_ids": ["${e1}"], "filter": "nope = 1"}),
+        Step("GET", f"{V2}/tr-${{p}}-none"),
+        Step("GET", f"{V3}/tr-${{p}}-none/info"),
+        Step("PATCH", f"{V3}/tr-${{p}}-none", json={"status": "OK"}),
+        Step("GET", "/api/3.0/mlflow/unified-traces"),
+        post("experiments/delete", {"experiment_id": "${e1}"}),
+        post(V2, {"experiment_id": "${e1}"}),
+    ),
+]
+CASES.append(case(
+    "traces-long-tags-shown-cut",
+    new_experiment("e1"),
+    start("tr-${p}-1", tags={"long": "t" * 5000, "k" * 260: "v"},
+          trace_metadata={"m": "w" * 300, "n" * 260: "x"}),
+    info("tr-${p}-1"),
+    patch(f"{V3}/tr-${{p}}-1/tags", {"key": "set", "value": "s" * 6000}),
+    info("tr-${p}-1"),
+    post(f"{V3}/search", {**_SEARCH_E1, "filter": "tags.long LIKE 'ttt%'"}),
 ))
