@@ -81,3 +81,14 @@ def test_experiment_id_lists_in_token_mismatch_messages() -> None:
                "Expected: ['12', '13']. Found: ['13']")
     assert n.normalise({"message": message})["message"].endswith(
         "Expected: ['<exp:1>', '<exp:2>']. Found: ['<exp:2>']")
+
+
+@given(real_id=st.integers(1, 10**6), fake_id=st.integers(1, 10**6), zeros=st.integers(0, 3))
+def test_experiment_ids_sent_with_leading_zeros_map_alike(real_id: int, fake_id: int, zeros: int) -> None:
+    # CI saw "No Experiment with id=0709" against "id=0163": the same "0${e1}" sent to both.
+    answers = []
+    for raw in (str(real_id), str(fake_id)):
+        side = Normaliser("")
+        side.normalise({"experiment_id": raw})
+        answers.append(side.normalise({"message": f"No Experiment with id={'0' * zeros}{raw}"}))
+    assert answers[0] == answers[1] == {"message": f"No Experiment with id={'0' * zeros}<exp:1>"}

@@ -213,15 +213,22 @@ class Normaliser:
         out = RUN_ID.sub(lambda m: self.runs.get(m.group(0), m.group(0)), out)
         out = RUN_ID_UPPER.sub(lambda m: self._upper_run(m.group(0)), out)
         for pattern in EXP_ID_CONTEXTS:
-            out = pattern.sub(
-                lambda m: m.group(1) + self.experiments.get(m.group(2), m.group(2)), out
-            )
+            out = pattern.sub(lambda m: m.group(1) + self._experiment_text(m.group(2)), out)
         out = EXP_ID_LIST.sub(lambda m: m.group(1) + EXP_ID_IN_LIST.sub(
-            lambda i: "'" + self.experiments.get(i.group(1), i.group(1)) + "'", m.group(2)
+            lambda i: "'" + self._experiment_text(i.group(1)) + "'", m.group(2)
         ) + m.group(3), out)
         if self.suffix:
             out = out.replace(self.suffix, "<sfx>")
         return PY_SET_REPR.sub(_sorted_set_repr, out)
+
+    def _experiment_text(self, raw: str) -> str:
+        """A known experiment id in a message, also when sent with leading zeros ("0<id>")."""
+        if raw in self.experiments:
+            return self.experiments[raw]
+        digits = raw.lstrip("0")
+        if digits in self.experiments:
+            return raw[: len(raw) - len(digits)] + self.experiments[digits]
+        return raw
 
     def _upper_run(self, raw: str) -> str:
         """A known run id sent in upper case (case-sensitivity probes) -> ``<RUN:n>``."""
