@@ -141,7 +141,8 @@ def check_tag(key: str, value: str) -> tuple[str, str]:
     return key, v.limit_length("value", MAX_TAG_VALUE_LENGTH, value, truncate=True)
 
 
-def _json_or_raw(text: Any) -> Any:
+def json_or_raw(text: Any) -> Any:
+    """JSON text decoded, or the value as it is when it is not JSON text."""
     if not isinstance(text, str):
         return text
     try:
@@ -174,11 +175,12 @@ def _carries_analytics(spans: Sequence[dict[str, Any]]) -> bool:
     for span in spans:
         attributes = span.get("attributes") or {}
         for key in ("mlflow.chat.tokenUsage", "mlflow.llm.cost"):
-            if isinstance(_json_or_raw(attributes.get(key)), dict):
+            if isinstance(json_or_raw(attributes.get(key)), dict):
                 return True
         raw = attributes.get("session.id") or attributes.get("gen_ai.conversation.id")
         if session is None and raw:
-            session = _json_or_raw(raw) if isinstance(_json_or_raw(raw), str) else raw
+            decoded = json_or_raw(raw)
+            session = decoded if isinstance(decoded, str) else raw
     return bool(session)
 
 
@@ -306,7 +308,7 @@ class TraceStore:
         for span in spans:
             attributes = span.get("attributes") or {}
             # MLflow's span type column is read before the double dump is undone.
-            span["type"] = _json_or_raw(attributes.get(SPAN_TYPE_ATTRIBUTE))
+            span["type"] = json_or_raw(attributes.get(SPAN_TYPE_ATTRIBUTE))
             span["attributes"] = sanitize_attributes(attributes)
         min_start = min(s["start_time_unix_nano"] for s in spans) // 1_000_000
         ends = [s["end_time_unix_nano"] for s in spans if s.get("end_time_unix_nano")]
@@ -345,7 +347,7 @@ class TraceStore:
                 trace.response_preview = preview(attributes[OUTPUTS_ATTRIBUTE])
             for key, value in attributes.items():
                 if key.startswith(TRACE_TAG_PREFIX):
-                    tag_value = _json_or_raw(value)
+                    tag_value = json_or_raw(value)
                     trace.tags[key[len(TRACE_TAG_PREFIX):]] = str(tag_value)
         trace.tags[SPANS_LOCATION_TAG] = TRACKING_STORE
         for key, value in resource_tags.items():

@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from fakeflow.state.traces import Assessment, Trace
+from fakeflow.state.traces import Assessment, Trace, json_or_raw
 from fakeflow.web.render import RawJSON
 
 Payload = dict[str, Any]
@@ -152,17 +152,8 @@ def any_value(value: Any) -> Payload:
     return {"string_value": str(value)}
 
 
-def _attribute_value(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _key_values(attributes: dict[str, Any], stored_as_json: bool) -> list[Payload]:
-    return [{"key": key, "value": any_value(_attribute_value(value) if stored_as_json else value)}
+    return [{"key": key, "value": any_value(json_or_raw(value) if stored_as_json else value)}
             for key, value in attributes.items()]
 
 
