@@ -278,11 +278,9 @@ def _memoised(parse: Callable[[Grammar, Any], Any]) -> Callable[[Grammar, Any], 
     return cached
 
 
-@_memoised
-def parse_filter(grammar: Grammar, filter_string: str | None) -> tuple[Clause, ...]:
-    """Parse an AND-only filter into clauses (empty/None -> no clauses)."""
-    if not filter_string:
-        return ()
+def single_statement(filter_string: str) -> list[Tok]:
+    """The grouped tokens of a filter's one statement, or MLflow's error for a blank filter
+    or for several statements (every search parses its filter this far alike)."""
     tokens = lex(filter_string)
     if all(t.kind is Kind.WS for t in tokens):
         raise invalid(f"Invalid filter '{filter_string}'. Could not be parsed.")
@@ -292,7 +290,15 @@ def parse_filter(grammar: Grammar, filter_string: str | None) -> tuple[Clause, .
             f"Search filter contained multiple expression {filter_string!r}. "
             "Provide AND-ed expression list."
         )
-    tokens = join_special_comparisons(group(statements[0]))
+    return group(statements[0])
+
+
+@_memoised
+def parse_filter(grammar: Grammar, filter_string: str | None) -> tuple[Clause, ...]:
+    """Parse an AND-only filter into clauses (empty/None -> no clauses)."""
+    if not filter_string:
+        return ()
+    tokens = join_special_comparisons(single_statement(filter_string))
     bad = [t for t in tokens if t.kind is not Kind.COMPARE and not t.is_keyword("AND")]
     if bad:
         if grammar.quote_invalid_clauses:

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Sequence
 
-from fakeflow.search.filter import _strip_quotes, _trim_backticks
-from fakeflow.search.lexer import Kind, Tok, group, lex, split_statements
+from fakeflow.search.filter import _strip_quotes, _trim_backticks, single_statement
+from fakeflow.search.lexer import Kind, Tok
 from fakeflow.state.errors import MlflowError, invalid
 from fakeflow.state.traces import SOURCE_RUN, TRACE_NAME_TAG, Trace
 
@@ -166,15 +166,8 @@ def _comparison(tok: Tok) -> MetricFilter:
 def parse_filter(text: str) -> MetricFilter:
     """One ``<view>.<entity>[.<key>] = '<value>'`` clause, with MLflow's messages."""
     clauses: list[MetricFilter] = []
-    tokens = lex(text) if text else []
     if text:
-        if all(t.kind is Kind.WS for t in tokens):
-            raise invalid(f"Invalid filter '{text}'. Could not be parsed.")
-        statements = split_statements(tokens)
-        if len(statements) > 1:
-            raise invalid(f"Search filter contained multiple expression {text!r}. "
-                          "Provide AND-ed expression list.")
-        grouped = group(statements[0])
+        grouped = single_statement(text)
         bad = [t for t in grouped if t.kind not in (Kind.COMPARE, Kind.WS)]
         if bad:
             raise invalid("Invalid clause(s) in filter string: " + ", ".join(t.text for t in bad))

@@ -23,9 +23,9 @@ from typing import Any, Callable, Sequence
 
 from fakeflow.search.compare import ilike, like
 from fakeflow.search.filter import (
-    _strip_quotes, _trim_backticks, parse_list, set_repr, split_order_by,
+    _strip_quotes, _trim_backticks, parse_list, set_repr, single_statement, split_order_by,
 )
-from fakeflow.search.lexer import Kind, Tok, group, join_special_comparisons, lex, split_statements
+from fakeflow.search.lexer import Kind, Tok, join_special_comparisons
 from fakeflow.search.paging import decode_offset_token, encode_offset_token, validate_max_results
 from fakeflow.state.errors import BAD_REQUEST, INTERNAL_ERROR, MlflowError, invalid
 from fakeflow.state.traces import SOURCE_RUN, TRACE_NAME_TAG, Assessment, Trace, TraceStore
@@ -255,14 +255,7 @@ def parse_filter(filter_string: str | None) -> tuple[Clause, ...]:
     """The clauses of a filter, or MLflow's parse error (errors are not cached)."""
     if not filter_string:
         return ()
-    tokens = lex(filter_string)
-    if all(t.kind is Kind.WS for t in tokens):
-        raise _bad(f"Invalid filter '{filter_string}'. Could not be parsed.")
-    statements = split_statements(tokens)
-    if len(statements) > 1:
-        raise _bad(f"Search filter contained multiple expression {filter_string!r}. "
-                   "Provide AND-ed expression list.")
-    joined = join_special_comparisons(group(statements[0]), timestamp_builtin=True)
+    joined = join_special_comparisons(single_statement(filter_string), timestamp_builtin=True)
     bad = [t for t in joined if t.kind is not Kind.COMPARE and not t.is_keyword("AND")]
     if bad:
         raise _bad("Invalid clause(s) in filter string: " + ", ".join(f"'{t}'" for t in bad))
