@@ -137,6 +137,15 @@ class Trace:
         return _exactly_one(roots, "<root>", f"root spans of {self.trace_id}",
                             [s.name for s in roots])
 
+    @property
+    def linked_prompts(self) -> list[str]:
+        """Prompt versions the traced code loaded, as ``"name/version"`` (what a trace search
+        ``prompt = 'name/version'`` finds), from the client's ``mlflow.linkedPrompts`` tag."""
+        import json
+
+        raw = self.tags.get("mlflow.linkedPrompts")
+        return [f"{p['name']}/{p['version']}" for p in json.loads(raw)] if raw else []
+
     def span(self, name: str) -> Span:
         """The one span called ``name`` anywhere in the trace."""
         return _exactly_one(self.spans_named(name), name, f"spans of {self.trace_id}",
@@ -278,10 +287,16 @@ def from_json(doc: dict[str, Any]) -> Trace:
 
 
 def flush_client() -> None:
-    """Wait for the MLflow client's background trace export, if MLflow is in use."""
+    """Wait for the MLflow client's background trace export, if MLflow is in use, and for
+    the threads on which its exporter links prompt versions to traces."""
+    import threading
+
     fluent = sys.modules.get("mlflow.tracking.fluent")
     if fluent is not None and hasattr(fluent, "flush_trace_async_logging"):
         fluent.flush_trace_async_logging()
+    for thread in threading.enumerate():
+        if thread.name.startswith("link_prompts_from_exporter"):
+            thread.join(timeout=30)
 
 
 def collect(handle: "FakeflowHandle") -> Traces:

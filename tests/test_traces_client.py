@@ -162,3 +162,56 @@ def test_traced_code_reads_back_the_same(
     assert fake["deleted"] == 1 and fake["after_delete"] == 2
     assert fake["get_deleted"] == "RESOURCE_DOES_NOT_EXIST"
     assert fake["deleted_older"] == 2
+
+
+def _join_prompt_links() -> None:
+    """The exporter links prompts on a thread of its own; wait for those threads."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name.startswith("link_prompts_from_exporter"):
+            thread.join(timeout=30)
+
+
+def prompt_script(uri: str, suffix: str) -> dict[str, Any]:
+    """A traced call that loads a registered prompt: the exporter links the prompt version to
+    the trace (``traces/link-prompts`` plus the ``mlflow.linkedPrompts`` tag)."""
+    import mlflow
+
+    out: dict[str, Any] = {}
+    with mlflow_pointed_at(uri):
+        exp = mlflow.create_experiment(f"prompts-{suffix}")
+        name = f"qa-{suffix}"
+        mlflow.genai.register_prompt(name=name, template="Q: {{q}}")
+        mlflow.genai.register_prompt(name=name, template="Question: {{q}}")
+
+        @mlflow.trace
+        def answer(q: str, version: int) -> str:
+            return mlflow.genai.load_prompt(f"prompts:/{name}/{version}").format(q=q)
+
+        with mlflow.start_run(experiment_id=exp):
+            answer("why?", 1)
+            first = mlflow.get_last_active_trace_id()
+            answer("how?", 2)
+            answer("what?", 2)
+        _join_prompt_links()
+        tags = mlflow.get_trace(first).info.tags
+        out["linked_tag"] = tags.get("mlflow.linkedPrompts", "").replace(name, "<name>")
+        for version in (1, 2, 3):
+            found = mlflow.search_traces(locations=[exp], return_type="list",
+                                         filter_string=f"prompt = '{name}/{version}'")
+            out[f"version_{version}"] = sorted(t.info.request_preview for t in found)
+    return out
+
+
+def test_prompt_links_read_back_the_same(
+    quick_client: None, reference_server: Any, fakeflow_server: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    suffix = new_suffix()
+    real = prompt_script(reference_server.url, suffix)
+    fake = prompt_script(fakeflow_server.url, suffix)
+    assert fake == real
+    assert len(fake["version_1"]) == 1 and len(fake["version_2"]) == 2
+    assert fake["version_3"] == [] and '"version": "1"' in fake["linked_tag"]

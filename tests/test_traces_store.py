@@ -159,3 +159,32 @@ def test_snapshots_keep_traces_spans_and_assessments():
     load(copy, snapshot)
     assert _stored(copy) == _stored(store)
     assert copy.traces.get_assessment(f"tr-{7:032x}", "a-1").value == {"k": [1, 2]}
+
+
+def _prompt_search(store: TrackingStore, prompt: str) -> list[str]:
+    found, _ = search_traces(store.traces, ["0"], f"prompt = '{prompt}'", 100, [], None)
+    return [t.trace_id for t in found]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["qa", "chat"]), st.integers(1, 3)), max_size=6))
+def test_prompt_links_are_found_kept_past_deletion_and_snapshotted(links):
+    store = TrackingStore()
+    trace_id = f"tr-{7:032x}"
+    store.traces.start_trace(info(7))
+    store.traces.link_prompts(trace_id, [f"{n}/{v}" for n, v in links])
+    linked = {f"{n}/{v}" for n, v in links}
+    for prompt in ("qa/1", "qa/2", "chat/3"):
+        assert _prompt_search(store, prompt) == ([trace_id] if prompt in linked else [])
+    copy = TrackingStore()
+    load(copy, json.loads(json.dumps(dump(store))))
+    assert copy.traces.prompt_links == {k: v for k, v in store.traces.prompt_links.items() if v}
+    store.traces.delete_traces("0", None, None, [trace_id])
+    store.traces.start_trace(info(7))  # the same id again: MLflow's association is still there
+    assert sorted(store.traces.get_info(trace_id).linked_prompts) == sorted(linked)
+
+
+def test_linking_prompts_to_an_unknown_trace_changes_nothing():
+    store = TrackingStore()
+    with pytest.raises(MlflowError, match="Trace with ID 'tr-x' not found."):
+        store.traces.link_prompts("tr-x", ["qa/1"])
+    assert store.traces.prompt_links == {}

@@ -606,8 +606,7 @@ def compile_filter(clauses: Sequence[Clause], scoped: Callable[[], list[Trace]])
                 shown = c.value if isinstance(c.value, str) else repr(c.value)
                 raise _bad(f"Invalid prompts filter value '{shown}'. "
                            'Expected format: prompt = "name/version"')
-            # fakeflow records no trace-to-prompt links, so no trace is linked to this one.
-            query.trace_tests.append(lambda t: False)
+            query.trace_tests.append(lambda t, wanted=c.value: wanted in t.linked_prompts)
             continue
         if c.type in (TAG, METADATA):
             query.trace_tests.append(_guard(_named(c.key, c.type, comparator, c.value), query))

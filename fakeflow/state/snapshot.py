@@ -273,7 +273,7 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         store.next_experiment_id = next_experiment_id
         store.registry.models = registered_models
         store.logged_models.models = logged_models
-        store.traces.traces = traces
+        store.traces.adopt(traces)
         ed = store.eval_datasets
         ed.datasets, ed.records, ed.links = eval_datasets
         store.scorers.scorers = scorers

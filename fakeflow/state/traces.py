@@ -88,6 +88,8 @@ class Trace:
     spans: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: runs linked with ``link-to-run`` (MLflow's entity associations; not shown in the info)
     linked_runs: list[str] = field(default_factory=list)
+    #: prompt versions ("name/version") linked with ``link-prompts``; found by ``prompt =``
+    linked_prompts: list[str] = field(default_factory=list)
 
     @property
     def finalized(self) -> bool:
@@ -201,14 +203,31 @@ class TraceStore:
         #: run id -> trace ids linked to it: MLflow keeps a link (for any id) after its trace is
         #: deleted, so a trace started again under that id is still the run's.
         self.links: dict[str, set[str]] = {}
+        #: trace id -> linked prompt versions, kept (as MLflow keeps them) past the trace.
+        self.prompt_links: dict[str, list[str]] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.traces = {}
             self.links = {}
+            self.prompt_links = {}
+
+    def adopt(self, traces: dict[str, Trace]) -> None:
+        """Take restored traces (the caller holds the lock) and rebuild the link maps."""
+        self.traces = traces
+        self.links = {}
+        self.prompt_links = {}
+        for trace in traces.values():
+            for run_id in trace.linked_runs:
+                self.links.setdefault(run_id, set()).add(trace.trace_id)
+            if trace.linked_prompts:
+                self.prompt_links[trace.trace_id] = list(trace.linked_prompts)
 
     def _links_of(self, trace_id: str) -> list[str]:
         return [run for run, ids in self.links.items() if trace_id in ids]
+
+    def _prompts_of(self, trace_id: str) -> list[str]:
+        return list(self.prompt_links.get(trace_id, ()))
 
     # ---- writes from the exporter --------------------------------------------------------
 
@@ -235,6 +254,7 @@ class TraceStore:
             if existing is None:
                 info.metadata, info.tags = metadata, tags
                 info.linked_runs = self._links_of(info.trace_id)
+                info.linked_prompts = self._prompts_of(info.trace_id)
                 self.traces[info.trace_id] = info
                 return copy.deepcopy(info)
             existing.experiment_id = experiment.experiment_id
@@ -268,7 +288,8 @@ class TraceStore:
             experiment = self._active_experiment(experiment_id)
             trace = Trace(trace_id, experiment.experiment_id, timestamp_ms, None, "IN_PROGRESS",
                           metadata=dict(metadata), tags=dict(tags),
-                          linked_runs=self._links_of(trace_id))
+                          linked_runs=self._links_of(trace_id),
+                          linked_prompts=self._prompts_of(trace_id))
             trace.tags[ARTIFACT_LOCATION_TAG] = self._location_tag(experiment, trace_id)
             self.traces[trace_id] = trace
             return copy.deepcopy(trace)
@@ -324,6 +345,7 @@ class TraceStore:
                 (max_end - min_start) if max_end else None, root_state or "IN_PROGRESS",
                 tags={ARTIFACT_LOCATION_TAG: self._location_tag(experiment, trace_id)},
                 linked_runs=self._links_of(trace_id),
+                linked_prompts=self._prompts_of(trace_id),
             )
             self.traces[trace_id] = trace
         elif not (trace.finalized and _carries_analytics(spans)):
@@ -465,6 +487,19 @@ class TraceStore:
                 trace = self.traces.get(trace_id)
                 if trace is not None and run_id not in trace.linked_runs:
                     trace.linked_runs.append(run_id)
+
+    def link_prompts(self, trace_id: str, prompt_ids: Sequence[str]) -> None:
+        """Associate prompt versions ("name/version", unchecked: MLflow does not look the
+        prompt up) with a trace; links already there are not added again."""
+        if not prompt_ids:
+            return
+        with self.lock:
+            trace = self._trace(trace_id)
+            linked = self.prompt_links.setdefault(trace_id, [])
+            for prompt_id in prompt_ids:
+                if prompt_id not in linked:
+                    linked.append(prompt_id)
+            trace.linked_prompts = list(linked)
 
     # ---- assessments ---------------------------------------------------------------------
 

@@ -190,6 +190,7 @@ _TRACE_V2 = [
     Route("/traces/<trace_id>/tags", PATCH, tr.set_trace_tag),
     Route("/traces/<trace_id>/tags", DELETE, tr.delete_trace_tag),
     Route("/traces/link-to-run", POST, tr.link_traces_to_run),
+    Route("/traces/link-prompts", POST, tr.link_prompts_to_trace),
     Route("/traces/delete-traces", POST, tr.delete_traces),
     # Deprecated v2 trace routes 3.17.2 still serves.
     Route("/traces", POST, tr.start_trace_v2),

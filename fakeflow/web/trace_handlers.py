@@ -59,6 +59,10 @@ DELETE_TRACES = Message("DeleteTraces", (S("experiment_id"), Field("max_timestam
 SET_TRACE_TAG = Message("SetTraceTag", (S("request_id"), S("key"), S("value")))
 DELETE_TRACE_TAG = Message("DeleteTraceTag", (S("request_id"), S("key")))
 LINK_TO_RUN = Message("LinkTracesToRun", (S("trace_ids", repeated=True), S("run_id")))
+LINK_PROMPTS = Message("LinkPromptsToTrace", (
+    S("trace_id"),
+    M("prompt_versions", Message("PromptVersionRef", (S("name"), S("version")))),
+))
 CREATE_ASSESSMENT = Message("CreateAssessment", (M("assessment", _OPAQUE, repeated=False),))
 UPDATE_ASSESSMENT = Message("UpdateAssessment", (M("assessment", _OPAQUE, repeated=False),
                                                  M("update_mask", _OPAQUE, repeated=False)))
@@ -380,6 +384,25 @@ def link_traces_to_run(store: TrackingStore, request: Request) -> Payload:
         ("trace_ids", [ARRAY, REQUIRED, ITEM_STRINGS]), ("run_id", [STRING, REQUIRED]),
     ])
     _traces(store).link_to_run(list(msg.get("trace_ids", [])), msg.get("run_id", ""))
+    return {}
+
+
+def link_prompts_to_trace(store: TrackingStore, request: Request) -> Payload:
+    """``POST /api/2.0/mlflow/traces/link-prompts``: what ``mlflow.genai`` prompts send when a
+    traced call used them. The version is read as a Python int, so ``"007"`` links ``name/7``;
+    one that is not an int (or was never parsed) fails as MLflow's ``int()`` does, with a 500
+    and nothing linked."""
+    msg = read_request(request, LINK_PROMPTS, [
+        ("trace_id", [STRING, REQUIRED]), ("prompt_versions", [ARRAY, REQUIRED]),
+    ])
+    prompt_ids = []
+    for ref in msg.get("prompt_versions", []):
+        try:
+            version = int(ref.get("version", ""))
+        except ValueError:
+            raise InternalServerError() from None
+        prompt_ids.append(f"{ref.get('name', '')}/{version}")
+    _traces(store).link_prompts(msg.get("trace_id", ""), prompt_ids)
     return {}
 
 

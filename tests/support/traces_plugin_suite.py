@@ -107,6 +107,22 @@ def test_tags_and_assessments_are_visible(fakeflow):
     assert trace.expectation("expected") == {"answer": "x"}
 
 
+def test_prompts_loaded_in_a_trace_are_linked(fakeflow):
+    import uuid
+
+    name = f"qa-{uuid.uuid4().hex[:8]}"  # a real server's registry outlives the test
+    mlflow.genai.register_prompt(name=name, template="Q: {{q}}")
+
+    @mlflow.trace
+    def ask(q):
+        return mlflow.genai.load_prompt(f"prompts:/{name}/1").format(q=q)
+
+    ask("why?")
+    assert fakeflow.traces.one().linked_prompts == [f"{name}/1"]
+    found = mlflow.search_traces(filter_string=f"prompt = '{name}/1'", return_type="list")
+    assert [t.info.trace_id for t in found] == [fakeflow.traces.one().trace_id]
+
+
 def test_helpers_fail_with_what_was_there(fakeflow):
     answer("x")
     trace = fakeflow.traces.one()
