@@ -334,3 +334,73 @@ def test_trace_search_matches_mlflow(sides: list[Side]) -> None:
 
     run()
     _report(found)
+
+
+CORRELATION = "/api/3.0/mlflow/traces/calculate-filter-correlation"
+
+
+def _correlation(side: Side, body: dict[str, Any]) -> Any:
+    status, payload = side.send("POST", CORRELATION, body)
+    if status == 200 and isinstance(payload, dict):
+        return (status, payload)  # counts and NPMI floats must agree to the last bit
+    return _summary(side, status, payload)
+
+
+#: Clauses that keep some traces of e1 and e2 and drop others (checked below), so that
+#: correlations come out as numbers rather than NaN.
+_SPLITTING = (
+    "status = 'OK'", "status != 'OK'", "status = 'ERROR'", "span.status = 'ERROR'",
+    "span.type = 'LLM'", "span.type = 'TOOL'", "span.name LIKE '%o%'", "span.name ILIKE 'R%'",
+    "tag.team IS NOT NULL", "tag.team = 'a'", "metadata.k IS NOT NULL", "feedback.q IS NOT NULL",
+    "feedback.score > 0.5", "expectation.exp IS NOT NULL", "execution_time_ms > 10",
+    "timestamp_ms > 1700000000020", "timestamp_ms <= 1700000000030", "trace.text LIKE '%a%'",
+    "span.attributes.model LIKE '%gpt%'", "name = 'root'", "run_id = '${r1}'",
+    "metadata.mlflow.trace.session IS NOT NULL", "span.content LIKE '%llm%'",
+)
+
+
+def _splitting(side: Side) -> list[str]:
+    body = {"locations": [{"type": "MLFLOW_EXPERIMENT",
+                           "mlflow_experiment": {"experiment_id": "${%s}" % e}}
+                          for e in ("e1", "e2")], "max_results": 500}
+    every = side.send("POST", SEARCH, body)[1].get("traces", [])
+    kept = []
+    for text in _SPLITTING:
+        status, payload = side.send("POST", SEARCH, {**body, "filter": text})
+        if status == 200 and 0 < len(payload.get("traces", [])) < len(every):
+            kept.append(text)
+    return kept
+
+
+def test_filter_correlation_matches_mlflow(sides: list[Side]) -> None:
+    """``calculate-filter-correlation`` over the same traces: two filters and an optional base
+    filter (clauses that split the data, well-formed ones from the grammar, broken ones), as
+    MLflow's ``TracingClient.calculate_trace_filter_correlation`` sends them; counts and NPMI
+    scores must agree to the last bit."""
+    found: list[str] = []
+    scored: list[bool] = []
+    pool = _splitting(sides[1])
+    assert len(pool) >= 10, f"too few clauses split the data: {pool}"
+    splitting = st.lists(st.sampled_from(pool), min_size=1, max_size=2).map(" AND ".join)
+    well_formed = st.lists(valid_clause(), min_size=1, max_size=2).map(" AND ".join)
+    either = st.one_of(splitting, splitting, splitting, well_formed, filter_string())
+
+    @_settings()
+    @given(first=either, second=either,
+           base=st.one_of(st.none(), st.none(), st.just(""), splitting, filter_string()),
+           experiments=st.sampled_from([("e1",), ("e1", "e2"), ("e1", "e2"), ("e3",), (),
+                                        ("e1", "e3")]))
+    def run(first: Any, second: Any, base: Any, experiments: Any) -> None:
+        body: dict[str, Any] = {"experiment_ids": ["${%s}" % e for e in experiments]}
+        for key, value in (("filter_string1", first), ("filter_string2", second),
+                           ("base_filter", base)):
+            if value is not None:
+                body[key] = value
+        real, fake = (_correlation(side, body) for side in sides)
+        scored.append(real[0] == 200 and "npmi_smoothed" in real[1])
+        if real != fake:
+            found.append(f"{body!r}\n    real: {real}\n    fake: {fake}")
+
+    run()
+    _report(found)
+    assert sum(scored) >= len(scored) // 5, f"only {sum(scored)} of {len(scored)} scored"

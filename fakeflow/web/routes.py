@@ -227,10 +227,16 @@ TRACE_ROUTES: list[Route] = [
 ]
 
 
-# Trace metrics (QueryTraceMetrics) under /api/3.0 and its /ajax-api twin.
+# Trace analytics (QueryTraceMetrics, CalculateTraceFilterCorrelation) under /api/3.0 and
+# its /ajax-api twin.
 TRACE_METRICS_ROUTES: list[Route] = [
-    Route(f"/{api}/3.0/mlflow/traces/metrics", POST, trace_metrics.query_trace_metrics)
+    route
     for api in ("api", "ajax-api")
+    for route in (
+        Route(f"/{api}/3.0/mlflow/traces/metrics", POST, trace_metrics.query_trace_metrics),
+        Route(f"/{api}/3.0/mlflow/traces/calculate-filter-correlation", POST,
+              trace_metrics.calculate_filter_correlation),
+    )
 ]
 
 

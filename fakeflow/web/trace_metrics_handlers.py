@@ -1,8 +1,10 @@
-"""``POST /{api,ajax-api}/3.0/mlflow/traces/metrics`` (QueryTraceMetrics): parse the request as
-MLflow's handler does, copy the experiments' traces under the lock, compute outside it."""
+"""Trace analytics: ``POST /{api,ajax-api}/3.0/mlflow/traces/metrics`` (QueryTraceMetrics) and
+``traces/calculate-filter-correlation``. Parse the request as MLflow's handler does, copy the
+experiments' traces under the lock, compute outside it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from werkzeug.exceptions import InternalServerError
@@ -86,4 +88,33 @@ def _point(point: dict[str, Any]) -> Payload:
     if point["dimensions"]:
         out["dimensions"] = point["dimensions"]
     out["values"] = {k: float(v) for k, v in point["values"].items()}
+    return out
+
+
+CALCULATE_CORRELATION = Message("CalculateTraceFilterCorrelation", (
+    S("experiment_ids", repeated=True), S("filter_string1"), S("filter_string2"),
+    S("base_filter"),
+))
+
+
+def calculate_filter_correlation(store: TrackingStore, request: Request) -> Payload:
+    """``POST traces/calculate-filter-correlation`` (``TracingClient.
+    calculate_trace_filter_correlation``): NPMI of two trace filters; NaN scores are left out."""
+    from fakeflow.search.trace_correlation import correlate
+
+    msg = read_request(request, CALCULATE_CORRELATION, [
+        ("experiment_ids", [ARRAY, REQUIRED, ITEM_STRINGS]),
+        ("filter_string1", [STRING, REQUIRED]), ("filter_string2", [STRING, REQUIRED]),
+        ("base_filter", [STRING]),
+    ])
+    found = correlate(store.traces, list(msg.get("experiment_ids", [])),
+                      msg.get("filter_string1", ""), msg.get("filter_string2", ""),
+                      msg.get("base_filter"))
+    out: Payload = {}
+    for key in ("npmi", "npmi_smoothed"):
+        value = getattr(found, key)
+        if not math.isnan(value):
+            out[key] = value
+    out.update(filter1_count=found.filter1_count, filter2_count=found.filter2_count,
+               joint_count=found.joint_count, total_count=found.total_count)
     return out

@@ -12,7 +12,7 @@ import json
 import random
 from typing import Any
 
-from ..model import Step, case, post
+from ..model import DB_NOISE, Step, case, post
 from .common import new_experiment
 
 METRICS = "/api/3.0/mlflow/traces/metrics"
@@ -311,3 +311,57 @@ CASES = [
         Step("POST", METRICS, data="{bad", note="bad JSON reads as an empty request"),
     ),
 ]
+
+
+CORRELATION = "/api/3.0/mlflow/traces/calculate-filter-correlation"
+
+
+def correlate(first: Any, second: Any, base: Any = None, exps: Any = ("${e1}",),
+              path: str = CORRELATION, **kw: Any) -> Step:
+    body = {"experiment_ids": list(exps), "filter_string1": first, "filter_string2": second}
+    if base is not None:
+        body["base_filter"] = base
+    return post(path, {k: v for k, v in body.items() if v is not None}, **kw)
+
+
+CASES.append(case(
+    "trace-filter-correlation",
+    new_experiment("e1"),
+    new_experiment("e2", name="${p}-2"),
+    *load_steps(),
+    correlate("status = 'OK'", "status = 'ERROR'"),
+    correlate("status = 'OK'", "status = 'OK'"),
+    correlate("span.name = 'chat'", "trace.status = 'ERROR'"),
+    correlate("span.type = 'LLM'", "feedback.relevance > 0.5"),
+    correlate("name = 'chat'", "span.name LIKE '%'"),
+    correlate("span.name LIKE '%'", "span.name LIKE '%'"),
+    correlate("status = 'OK'", "name = 'search'", base="timestamp_ms > 0"),
+    correlate("status = 'OK'", "name = 'search'", base=""),
+    correlate("status = 'OK'", "name = 'search'", base="status = 'OK' AND"),
+    correlate("status = 'NOPE'", "status = 'OK'"),
+    correlate("status = 'OK'", "status = 'OK'", exps=()),
+    correlate("status = 'OK'", "status = 'OK'", exps=("${e1}", "${e1}", "${e2}")),
+    correlate("status = 'OK'", "status = 'OK'", exps=(" ${e1}",)),
+    correlate("status = 'OK'", "status = 'OK'", exps=("999999",)),
+    correlate("status = 'OK'", "status = 'ERROR'", path="/ajax-api/3.0/mlflow/traces/"
+                                                         "calculate-filter-correlation"),
+    # invalid calls
+    correlate("status = 'OK'", "status = 'OK'", exps=("x",)),
+    correlate("status = 'OK'", "status = 'OK'", exps=("9" * 30,)),
+    correlate("", "status = 'OK'"),
+    correlate("status = 'OK'", ""),
+    correlate(None, "status = 'OK'"),
+    correlate("bad filter", "also bad"),
+    correlate("status = 'OK'", "status = 'OK' OR status = 'ERROR'"),
+    correlate("status = 'OK'", "status = 'OK'", base="bad"),
+    correlate("tag.x IN ('a')", "status = 'OK'"),
+    correlate("name = ('a')", "status = 'OK'", relax=frozenset({DB_NOISE})),
+    correlate(1, "status = 'OK'"),
+    correlate("status = 'OK'", "status = 'OK'", base=5),
+    post(CORRELATION, {"experiment_ids": "${e1}", "filter_string1": "status = 'OK'",
+                       "filter_string2": "status = 'OK'"}),
+    post(CORRELATION, {"filter_string1": "status = 'OK'", "filter_string2": "status = 'OK'"}),
+    Step("GET", CORRELATION),
+    post("/api/2.0/mlflow/traces/calculate-filter-correlation",
+         {"experiment_ids": ["${e1}"], "filter_string1": "a", "filter_string2": "b"}),
+))
