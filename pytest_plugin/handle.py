@@ -15,6 +15,7 @@ from pytest_plugin.rest import RestClient, RestError
 from pytest_plugin.services import FakeService, TargetService, worker_id
 
 if TYPE_CHECKING:
+    from pytest_plugin.attachments import AttachmentRef
     from pytest_plugin.traces import Traces
 
 _counter = itertools.count()
@@ -90,6 +91,13 @@ class FakeflowHandle:
         from pytest_plugin.traces import collect
 
         return collect(self)
+
+    def attachment(self, ref: "AttachmentRef | str", trace_id: str | None = None) -> bytes:
+        """The bytes of a trace attachment (a ``Span.attachments`` item, a reference string, or
+        an attachment id with ``trace_id``), read as MLflow's UI reads them."""
+        from pytest_plugin.attachments import read
+
+        return read(self.rest, ref, trace_id)
 
     @property
     def requests(self) -> RequestLog:

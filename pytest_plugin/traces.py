@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
+    from pytest_plugin.attachments import AttachmentRef
     from pytest_plugin.handle import FakeflowHandle
 
 INPUTS, OUTPUTS, SPAN_TYPE = "mlflow.spanInputs", "mlflow.spanOutputs", "mlflow.spanType"
@@ -83,6 +84,14 @@ class Span:
         if self.end_time_ns is None:
             return None
         return (self.end_time_ns - self.start_time_ns) / 1e6
+
+    @property
+    def attachments(self) -> list["AttachmentRef"]:
+        """The ``mlflow.Attachment`` references in this span's inputs, then its outputs; read
+        their bytes with ``fakeflow.attachment(ref)`` (see ``pytest_plugin.attachments``)."""
+        from pytest_plugin.attachments import find_refs
+
+        return find_refs([self.inputs, self.outputs])
 
     def walk(self) -> Iterator["Span"]:
         """This span and everything below it, depth first, children in start order."""

@@ -171,8 +171,15 @@ def test_prompt_links_are_found_kept_past_deletion_and_snapshotted(links):
     store = TrackingStore()
     trace_id = f"tr-{7:032x}"
     store.traces.start_trace(info(7))
-    store.traces.link_prompts(trace_id, [f"{n}/{v}" for n, v in links])
-    linked = {f"{n}/{v}" for n, v in links}
+    wanted = [f"{n}/{v}" for n, v in links]
+    if len(set(wanted)) < len(wanted):  # a link twice in one request: refused, none kept
+        with pytest.raises(MlflowError, match="UNIQUE constraint failed"):
+            store.traces.link_prompts(trace_id, wanted)
+        assert store.traces.get_info(trace_id).linked_prompts == []
+        wanted = list(dict.fromkeys(wanted))
+    store.traces.link_prompts(trace_id, wanted)
+    store.traces.link_prompts(trace_id, wanted)  # again: nothing new, nothing refused
+    linked = set(wanted)
     for prompt in ("qa/1", "qa/2", "chat/3"):
         assert _prompt_search(store, prompt) == ([trace_id] if prompt in linked else [])
     copy = TrackingStore()

@@ -5,7 +5,8 @@ assessments (feedback and expectations: create, get, update, delete; an override
 target invalid until the override is deleted), ``traces/search`` (filters on status, times,
 tags, metadata, name and run id; ``order_by`` with missing values last, then newest first and by
 id; pages: a full page always carries a token, so an exactly full last page is followed by an
-empty one), ``delete-traces`` (by ids, or by age and count, oldest first) and ``link-to-run``.
+empty one), ``delete-traces`` (by ids, or by age and count, oldest first), ``link-to-run`` and
+``link-prompts`` (found by ``prompt = 'name/version'``).
 
 Trace ids are the client's choice (``tr-`` + 32 hex digits, as the client's OTel ids give):
 the example's prefix (hex here) plus a counter, so a replay with a fresh prefix makes fresh ids.
@@ -118,10 +119,13 @@ class Trace:
     duration: int | None
     state: str
     tags: dict[str, str] = field(default_factory=dict)
+    # as the server keeps it once started, in its rows' order: each write adds its new keys
+    # (infoFinalized among the first write's) in key order after those already there
     metadata: dict[str, str] = field(default_factory=dict)
     assessments: list[Assessment] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     runs: set[str] = field(default_factory=set)  # linked with link-to-run (kept after delete)
+    prompts: set[str] = field(default_factory=set)  # "name/version" from link-prompts (kept too)
     started: bool = False  # start_trace seen (spans alone leave no metadata)
     deleted: bool = False
 
@@ -142,7 +146,7 @@ class Trace:
         if self.duration is not None:
             out["execution_duration"] = duration_text(self.duration)
         if self.started:
-            out["trace_metadata"] = {**self.metadata, FINALIZED: "true"}
+            out["trace_metadata"] = dict(self.metadata)
         assessments = self.live_assessments()
         if assessments:
             out["assessments"] = [a.to_json() for a in assessments]
@@ -167,9 +171,8 @@ class Trace:
             "request_id": self.trace_id, "experiment_id": self.experiment.experiment_id,
             "timestamp_ms": self.request_time, "execution_time_ms": self.duration or 0,
             "status": self.state}
-        metadata = {**self.metadata, FINALIZED: "true"} if self.started else {}
-        if metadata:
-            out["request_metadata"] = [{"key": k, "value": v} for k, v in sorted(metadata.items())]
+        if self.started:  # in the rows' order
+            out["request_metadata"] = [{"key": k, "value": v} for k, v in self.metadata.items()]
         out["tags"] = [{"key": k, "value": v} for k, v in self.all_tags().items()]
         return out
 
@@ -189,6 +192,14 @@ class Trace:
                              else {"code": "STATUS_CODE_OK"})
             out.append(doc)
         return out
+
+
+def _added(stored: dict[str, str], sent: dict[str, str]) -> dict[str, str]:
+    """Metadata after a write: stored keys keep their place (and take the sent value), new keys
+    follow in key order, as the server inserts them."""
+    out = {k: sent.get(k, v) for k, v in stored.items()}
+    out.update(sorted((k, v) for k, v in sent.items() if k not in stored))
+    return out
 
 
 def _b64(hex_id: str) -> str:
@@ -213,6 +224,8 @@ FILTERS: dict[str, Holds] = {
     "metadata.m1 = 'x'": lambda t, r: t.metadata.get("m1") == "x",
     "run_id = '{run}'": lambda t, r: t.metadata.get(SOURCE_RUN) == r or r in t.runs,
     "timestamp_ms >= 2 AND status = 'OK'": lambda t, r: t.request_time >= 2 and t.state == "OK",
+    "prompt = 'qa/1'": lambda t, r: "qa/1" in t.prompts,
+    "prompt = 'qa/2' AND status = 'OK'": lambda t, r: "qa/2" in t.prompts and t.state == "OK",
 }
 filters = st.sampled_from([None, *FILTERS])
 
@@ -343,7 +356,9 @@ class TracesSuite(ConformanceMachine):
         if not self.setup():
             return multiple()
         trace = self._new_trace(request_time=request_time, duration=duration, state=state,
-                                tags=dict(tags), metadata=self._metadata(metadata), started=True)
+                                tags=dict(tags), started=True,
+                                metadata=_added({}, {**self._metadata(metadata),
+                                                     FINALIZED: "true"}))
         reply = self.ctx.call("start_trace", "POST", V3, body=self._start_body(
             trace, request_time, duration, state, tags, metadata))
         self.all_traces.append(trace)
@@ -371,7 +386,7 @@ class TracesSuite(ConformanceMachine):
                dict(trace.metadata), trace.started)
         trace.request_time, trace.duration, trace.state = request_time, duration, state
         trace.tags.update(tags)
-        trace.metadata.update(self._metadata(metadata))
+        trace.metadata = _added(trace.metadata, {**self._metadata(metadata), FINALIZED: "true"})
         trace.started = True
         if not self.ctx.expect("start_trace", reply, 200,
                                {"trace": {"trace_info": trace.to_json(before)}},
@@ -726,6 +741,28 @@ class TracesSuite(ConformanceMachine):
                 or reply.status < 400:
             for t in chosen:  # links are kept for any id, a deleted trace's too
                 t.runs.add(self.run.run_id)
+
+    @rule(trace=traces, versions=st.lists(st.sampled_from(["1", "2", "02"]), max_size=2))
+    def link_prompts(self, trace, versions):
+        """``link-prompts``: a version is read as an int ("02" links ``qa/2``), found by
+        ``prompt = 'qa/2'`` and kept past the trace; a deleted trace is not found, unless
+        nothing was to be linked."""
+        reply = self.ctx.call("link_prompts_to_trace", "POST", f"{V2}/link-prompts", body={
+            "trace_id": self._tid(trace.number),
+            "prompt_versions": [{"name": "qa", "version": v} for v in versions]})
+        if versions and trace.deleted:
+            self.ctx.expect_error("link_prompts_to_trace", reply, 404, "RESOURCE_DOES_NOT_EXIST",
+                                  self._missing(trace))
+            return
+        new = [f"qa/{int(v)}" for v in versions if f"qa/{int(v)}" not in trace.prompts]
+        if len(set(new)) < len(new):
+            # a version twice among the new links: two equal association rows break a unique
+            # key (the message is the database's), and nothing is linked
+            self.ctx.expect_error("link_prompts_to_trace", reply, 400, "BAD_REQUEST")
+            return
+        if self.ctx.expect("link_prompts_to_trace", reply, 200, {}, refusable=True) \
+                or reply.status < 400:
+            trace.prompts.update(new)
 
     # -- explicit cases ----------------------------------------------------------------------
 

@@ -15,11 +15,11 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Sequence
 
 from fakeflow.search.filter import _strip_quotes, _trim_backticks, single_statement
 from fakeflow.search.lexer import Kind, Tok
+from fakeflow.state import trace_analytics as analytics
 from fakeflow.state.errors import MlflowError, invalid
 from fakeflow.state.traces import SOURCE_RUN, TRACE_NAME_TAG, Trace
 
@@ -61,12 +61,10 @@ _FILTER_ENTITIES = {  # view prefix -> entity -> needs a key
     "span": {"name": False, "status": False, "type": False},
     "assessment": {"name": False, "type": False},
 }
-SESSION_KEY = "mlflow.trace.session"
-TOKEN_USAGE_KEY = "mlflow.trace.tokenUsage"
-COST_KEY = "mlflow.trace.cost"
-_SESSION_ATTRIBUTES = ("session.id", "gen_ai.conversation.id")
+SESSION_KEY, TOKEN_USAGE_KEY, COST_KEY = (analytics.SESSION_KEY, analytics.TOKEN_USAGE_KEY,
+                                          analytics.COST_KEY)
 _MODEL_ATTRIBUTE, _PROVIDER_ATTRIBUTE = "mlflow.llm.model", "mlflow.llm.provider"
-_USAGE_ATTRIBUTE, _COST_ATTRIBUTE = "mlflow.chat.tokenUsage", "mlflow.llm.cost"
+_COST_ATTRIBUTE = analytics.COST_ATTRIBUTE
 _BIGINT = (-(2**63), 2**63 - 1)
 
 
@@ -199,67 +197,7 @@ def _json_string(value: Any) -> Any:
     return parsed if isinstance(parsed, str) else value
 
 
-def _token_count(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
-        return None
-    if not _BIGINT[0] <= number <= _BIGINT[1]:
-        return None
-    return int(number)
-
-
-def _finite_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _tree_totals(spans: Sequence[dict[str, Any]], attribute: str, keys: Sequence[str],
-                 default: float, optional: Sequence[str] = ()) -> dict[str, Any] | None:
-    """MLflow's tree-aware sum: a span's data counts unless an ancestor already had some."""
-    data = {}
-    for span in spans:
-        value = _json_or_none((span.get("attributes") or {}).get(attribute))
-        data[span["span_id"]] = value if isinstance(value, dict) else None
-    parents = {s["span_id"]: s.get("parent_span_id") for s in spans}
-    totals: dict[str, Any] = dict.fromkeys(keys, default)
-    found = False
-    for span_id, own in data.items():
-        if own is None:
-            continue
-        parent, covered = parents.get(span_id), False
-        seen = {span_id}
-        while parent is not None and parent in data and parent not in seen:
-            if data[parent] is not None:
-                covered = True
-                break
-            seen.add(parent)
-            parent = parents.get(parent)
-        if covered:
-            continue
-        found = True
-        for key in keys:
-            totals[key] += own.get(key, default)
-        for key in optional:
-            if key in own:
-                totals[key] = totals.get(key, default) + own[key]
-    return totals if found else None
-
-
-def _metadata_json(trace: Trace, key: str) -> dict[str, Any] | None:
-    if key not in trace.metadata:
-        return None
-    value = _json_or_none(trace.metadata[key])
-    return value if isinstance(value, dict) else {}
+_token_count, _finite_float = analytics.token_count, analytics.finite_float
 
 
 @dataclass
@@ -276,31 +214,8 @@ class TraceRow:
 
 
 def trace_row(trace: Trace) -> TraceRow:
-    spans = list(trace.spans.values())
-    columns: dict[str, Any] = {}
-    usage = _metadata_json(trace, TOKEN_USAGE_KEY)
-    from_info = {k: _token_count(usage[k]) for k in _TOKEN_KEYS if usage and k in usage}
-    if any(v is not None for v in from_info.values()):
-        columns.update(from_info)
-    else:
-        totals = _tree_totals(spans, _USAGE_ATTRIBUTE, _TOKEN_KEYS[:3], 0, _TOKEN_KEYS[3:])
-        columns.update({k: _token_count(v) for k, v in (totals or {}).items()})
-    cost = _metadata_json(trace, COST_KEY)
-    from_info = {k: _finite_float(cost[k]) for k in _COST_KEYS if cost and k in cost}
-    if any(v is not None for v in from_info.values()):
-        columns.update(from_info)
-    else:
-        totals = _tree_totals(spans, _COST_ATTRIBUTE, _COST_KEYS, 0.0)
-        columns.update({k: _finite_float(v) for k, v in (totals or {}).items()})
-    session = trace.metadata.get(SESSION_KEY)
-    if session is None:
-        for span in spans:
-            attributes = span.get("attributes") or {}
-            found = next((attributes[a] for a in _SESSION_ATTRIBUTES if attributes.get(a)), None)
-            if found:  # the first span that names one decides, and only if it is not empty
-                session = _json_string(found) or None
-                break
-    return TraceRow(trace, session, columns)
+    """The trace's session and token/cost columns, as the store derived them."""
+    return TraceRow(trace, trace.metadata.get(SESSION_KEY), analytics.columns(trace.metadata))
 
 
 def _span_status(span: dict[str, Any]) -> str | None:

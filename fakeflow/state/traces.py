@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from fakeflow.state.errors import MlflowError, experiment_not_active, invalid, not_found
+from fakeflow.state import trace_analytics as analytics
 
 if TYPE_CHECKING:
     from fakeflow.state.tracking import TrackingStore
@@ -28,10 +29,10 @@ TRACE_NAME_TAG = "mlflow.traceName"
 ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
 SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
 TRACKING_STORE = "TRACKING_STORE"
-INFO_FINALIZED = "mlflow.trace.infoFinalized"
+INFO_FINALIZED = analytics.FINALIZED_KEY
 SIZE_STATS = "mlflow.trace.sizeStats"
 SOURCE_RUN = "mlflow.sourceRun"
-TRACE_USER = "mlflow.trace.user"
+TRACE_USER = analytics.USER_KEY
 REQUEST_ID_ATTRIBUTE = "mlflow.traceRequestId"
 INPUTS_ATTRIBUTE = "mlflow.spanInputs"
 SPAN_TYPE_ATTRIBUTE = "mlflow.spanType"
@@ -44,6 +45,9 @@ DELETABLE_IMMUTABLE_TAGS = frozenset({"mlflow.trace.archivalFailure"})
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 8000
 PREVIEW_LENGTH = 1000
+#: GetTrace's refusal for a trace whose spans are not in the tracking store (its data is the
+#: ``traces.json`` at its artifact location; ``get-trace-artifact`` reads that instead).
+SPANS_NOT_STORED = "Trace data not stored in tracking store"
 MAX_LINKS = 100
 
 
@@ -119,11 +123,12 @@ def check_delete_criteria(max_timestamp_millis: int | None, max_traces: int | No
         raise invalid(f"`max_traces` must be a positive integer, received {max_traces}.")
 
 
-def _duplicate_links(trace_ids: Sequence[str], run_id: str, now: int, ids: Any) -> MlflowError:
-    """An id twice in one link request: MLflow inserts both link rows and SQLite refuses
-    the second (the whole request is rolled back)."""
-    rows = ", ".join(f"('{ids.hex_id()}', 'trace', {t!r}, 'run', {run_id!r}, {now})"
-                     for t in trace_ids)
+def _duplicate_links(links: Sequence[tuple[str, str]], destination_type: str, now: int,
+                     ids: Any) -> MlflowError:
+    """A link twice in one request (``(trace id, destination id)`` pairs): MLflow inserts
+    both association rows and SQLite refuses the second (the whole request is rolled back)."""
+    rows = ", ".join(f"('{ids.hex_id()}', 'trace', {t!r}, {destination_type!r}, {d!r}, {now})"
+                     for t, d in links)
     return MlflowError(
         "(sqlite3.IntegrityError) UNIQUE constraint failed: entity_associations.source_type, "
         "entity_associations.source_id, entity_associations.destination_type, "
@@ -167,23 +172,6 @@ def sanitize_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
             pass
         out[key] = value
     return out
-
-
-def _carries_analytics(spans: Sequence[dict[str, Any]]) -> bool:
-    """Whether a span batch has token usage, a cost or a session id. MLflow honours a trace's
-    finalized info (its time and duration stay) only for such a batch; any other batch for a
-    finalized trace still widens the trace's time range to cover its spans (verified)."""
-    session = None
-    for span in spans:
-        attributes = span.get("attributes") or {}
-        for key in ("mlflow.chat.tokenUsage", "mlflow.llm.cost"):
-            if isinstance(json_or_raw(attributes.get(key)), dict):
-                return True
-        raw = attributes.get("session.id") or attributes.get("gen_ai.conversation.id")
-        if session is None and raw:
-            decoded = json_or_raw(raw)
-            session = decoded if isinstance(decoded, str) else raw
-    return bool(session)
 
 
 def preview(attribute_value: str) -> str:
@@ -244,11 +232,11 @@ class TraceStore:
         """StartTraceV3: record the finished trace's info; merge into spans logged earlier."""
         with self.lock:
             experiment = self._active_experiment(info.experiment_id)
-            metadata = dict(info.metadata)
-            metadata[INFO_FINALIZED] = "true"
+            existing = self.traces.get(info.trace_id)
+            metadata = analytics.merge_info_metadata(existing.metadata if existing else {},
+                                                     {**info.metadata, INFO_FINALIZED: "true"})
             tags = {k: v for k, v in info.tags.items()}
             tags[ARTIFACT_LOCATION_TAG] = self._location_tag(experiment, info.trace_id)
-            existing = self.traces.get(info.trace_id)
             for assessment in info.assessments:
                 assessment.trace_id = info.trace_id
             if existing is None:
@@ -272,7 +260,7 @@ class TraceStore:
             if TRACE_NAME_TAG in tags:
                 shown[TRACE_NAME_TAG] = tags[TRACE_NAME_TAG]
             existing.tags.update(tags)
-            existing.metadata.update(metadata)
+            existing.metadata = metadata
             known = {a.assessment_id for a in existing.assessments}
             existing.assessments += [a for a in info.assessments if a.assessment_id not in known]
             answer = copy.deepcopy(existing)
@@ -287,7 +275,8 @@ class TraceStore:
         with self.lock:
             experiment = self._active_experiment(experiment_id)
             trace = Trace(trace_id, experiment.experiment_id, timestamp_ms, None, "IN_PROGRESS",
-                          metadata=dict(metadata), tags=dict(tags),
+                          metadata=analytics.merge_info_metadata({}, metadata),
+                          tags=dict(tags),
                           linked_runs=self._links_of(trace_id),
                           linked_prompts=self._prompts_of(trace_id))
             trace.tags[ARTIFACT_LOCATION_TAG] = self._location_tag(experiment, trace_id)
@@ -300,12 +289,13 @@ class TraceStore:
         tags. An unspecified status cannot be read back, so MLflow fails and keeps nothing."""
         with self.lock:
             trace = self._trace(trace_id)
+            merged = analytics.merge_info_metadata(trace.metadata, metadata)
             if state not in STATES[1:]:
                 raise MlflowError("<TraceStatus.UNSPECIFIED: 'TRACE_STATUS_UNSPECIFIED'> is not "
                                   "a valid TraceState", "INTERNAL_ERROR")
             trace.execution_duration = timestamp_ms - trace.request_time
             trace.state = state
-            trace.metadata.update(metadata)
+            trace.metadata = merged
             trace.tags.update(tags)
             return copy.deepcopy(trace)
 
@@ -314,23 +304,32 @@ class TraceStore:
         """Store OTLP spans ``(mlflow trace id, span document)``; create traces not yet known."""
         by_trace: dict[str, list[dict[str, Any]]] = {}
         for trace_id, span in spans:
+            attributes = span.get("attributes") or {}
+            # MLflow's span type column is read before the double dump is undone.
+            span["type"] = json_or_raw(attributes.get(SPAN_TYPE_ATTRIBUTE))
+            span["attributes"] = sanitize_attributes(attributes)
             by_trace.setdefault(trace_id, []).append(span)
+        # Decoded and summed before the lock; MLflow fails on bad analytics before anything else.
+        batches = {trace_id: analytics.analyse(s) for trace_id, s in by_trace.items()}
         with self.lock:
             experiment = None
             for trace_id, trace_spans in by_trace.items():
                 if trace_id not in self.traces and experiment is None:
                     experiment = self.tracking.get_experiment(experiment_id)
+            # Sums over the spans stored before, for every trace first: a crash changes nothing.
+            metadata = {trace_id: analytics.derive(
+                trace.metadata if trace else {}, batches[trace_id],
+                trace.spans.values() if trace else None)
+                for trace_id in by_trace for trace in [self.traces.get(trace_id)]}
             for trace_id, trace_spans in by_trace.items():
-                self._log_trace_spans(experiment, experiment_id, trace_id, trace_spans,
-                                      (resource_tags or {}).get(trace_id, {}))
+                self._log_trace_spans(experiment, trace_id, trace_spans,
+                                      (resource_tags or {}).get(trace_id, {}),
+                                      batches[trace_id].carries, metadata[trace_id])
 
-    def _log_trace_spans(self, experiment: Any, experiment_id: str, trace_id: str,
-                         spans: list[dict[str, Any]], resource_tags: dict[str, str]) -> None:
-        for span in spans:
-            attributes = span.get("attributes") or {}
-            # MLflow's span type column is read before the double dump is undone.
-            span["type"] = json_or_raw(attributes.get(SPAN_TYPE_ATTRIBUTE))
-            span["attributes"] = sanitize_attributes(attributes)
+    def _log_trace_spans(self, experiment: Any, trace_id: str, spans: list[dict[str, Any]],
+                         resource_tags: dict[str, str], carries_analytics: bool,
+                         metadata: dict[str, str]) -> None:
+        """One trace's spans (sanitized); ``metadata`` is the trace's metadata after them."""
         min_start = min(s["start_time_unix_nano"] for s in spans) // 1_000_000
         ends = [s["end_time_unix_nano"] for s in spans if s.get("end_time_unix_nano")]
         max_end = max(ends) // 1_000_000 if ends else None
@@ -348,7 +347,7 @@ class TraceStore:
                 linked_prompts=self._prompts_of(trace_id),
             )
             self.traces[trace_id] = trace
-        elif not (trace.finalized and _carries_analytics(spans)):
+        elif not (trace.finalized and carries_analytics):
             end = None
             if trace.execution_duration is not None:
                 end = trace.request_time + trace.execution_duration
@@ -361,6 +360,7 @@ class TraceStore:
             trace.state = root_state
         for span in spans:
             trace.spans[span["span_id"]] = span
+        trace.metadata = metadata
         if root is not None:
             attributes = root.get("attributes", {})
             if trace.request_preview is None and attributes.get(INPUTS_ATTRIBUTE):
@@ -396,7 +396,7 @@ class TraceStore:
                 raise not_found(f"Trace with ID {trace_id} is not found.")
             trace = copy.deepcopy(trace)
         if trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
-            raise MlflowError("Trace data not stored in tracking store", "INTERNAL_ERROR")
+            raise MlflowError(SPANS_NOT_STORED, "INTERNAL_ERROR")
         spans = trace.span_list()
         if not allow_partial:
             expected = 0
@@ -420,7 +420,7 @@ class TraceStore:
                 trace = self.traces.get(trace_id)
                 if trace is not None and (wanted is None or trace.experiment_id in wanted):
                     if with_spans and trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
-                        raise MlflowError("Trace data not stored in tracking store",
+                        raise MlflowError(SPANS_NOT_STORED,
                                           "INTERNAL_ERROR")
                     found.append(copy.deepcopy(trace))
             return found
@@ -481,7 +481,8 @@ class TraceStore:
                 t.trace_id for t in self.traces.values() if run_id in t.linked_runs}
             new = [t for t in trace_ids if t not in linked]
             if len(set(new)) < len(new):
-                raise _duplicate_links(new, run_id, self.tracking.clock.now_ms(), self.tracking.ids)
+                raise _duplicate_links([(t, run_id) for t in new], "run",
+                                       self.tracking.clock.now_ms(), self.tracking.ids)
             self.links.setdefault(run_id, set()).update(new)
             for trace_id in new:
                 trace = self.traces.get(trace_id)
@@ -490,16 +491,19 @@ class TraceStore:
 
     def link_prompts(self, trace_id: str, prompt_ids: Sequence[str]) -> None:
         """Associate prompt versions ("name/version", unchecked: MLflow does not look the
-        prompt up) with a trace; links already there are not added again."""
+        prompt up) with a trace; links already there are skipped, one twice among the new
+        ones is refused as SQLite refuses it."""
         if not prompt_ids:
             return
         with self.lock:
             trace = self._trace(trace_id)
-            linked = self.prompt_links.setdefault(trace_id, [])
-            for prompt_id in prompt_ids:
-                if prompt_id not in linked:
-                    linked.append(prompt_id)
-            trace.linked_prompts = list(linked)
+            linked = self.prompt_links.get(trace_id, [])
+            new = [p for p in prompt_ids if p not in linked]
+            if len(set(new)) < len(new):
+                raise _duplicate_links([(trace_id, p) for p in new], "prompt_version",
+                                       self.tracking.clock.now_ms(), self.tracking.ids)
+            self.prompt_links[trace_id] = linked + new
+            trace.linked_prompts = list(linked + new)
 
     # ---- assessments ---------------------------------------------------------------------
 

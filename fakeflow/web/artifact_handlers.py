@@ -102,7 +102,7 @@ def _stream(content: StoredFile) -> Iterator[bytes]:
     yield from content.chunks
 
 
-def _file_response(content: StoredFile, path: str, filename: str) -> Response:
+def file_response(content: StoredFile, path: str, filename: str) -> Response:
     """The file as an attachment, streamed chunk by chunk once the handler has returned.
 
     The type comes from the stored file's name, the attachment name from the request's."""
@@ -116,7 +116,7 @@ def _file_response(content: StoredFile, path: str, filename: str) -> Response:
 
 # ---- lookups ---------------------------------------------------------------------------------
 
-def _lookup_file(artifacts: ArtifactStore, path: str, as_joined: bool = False
+def lookup_file(artifacts: ArtifactStore, path: str, as_joined: bool = False
                  ) -> StoredFile | str | None:
     """The file at validated ``path``, ``"dir"`` for a directory, ``None`` where nothing is.
 
@@ -146,7 +146,7 @@ def run_root(artifact_uri: str) -> str | None:
     return None
 
 
-def _location(artifact_uri: str) -> tuple[str, bool]:
+def artifact_root(artifact_uri: str) -> tuple[str, bool]:
     """(store directory, proxied?) of an artifact URI. A local path (which ``mlflow server``
     reads from its own disk) lives in a namespace of its own; storage fakeflow cannot reach
     (s3:, gs:, ...) fails as MLflow's server fails without it: a 500 page."""
@@ -203,9 +203,9 @@ def artifact_file(store: TrackingStore, request: Request) -> Response:
     if request.method == "DELETE":
         return _delete(store, request, raw)
     if request.method == "HEAD":
-        return _ranged(request, _download_flask(store, raw))
+        return ranged(request, _download_flask(store, raw))
     response = _download_fastapi(store, raw)
-    return _ranged(request, response) if response.status_code == 200 else response
+    return ranged(request, response) if response.status_code == 200 else response
 
 
 def _after(request: Request, marker: str) -> str:
@@ -226,12 +226,12 @@ def _download_fastapi(store: TrackingStore, raw: str) -> Response:
         return _internal_error_text()
     if _artifacts(store).reaches_long_name(normalise(path)):
         return _internal_error_text()
-    found = _lookup_file(_artifacts(store), path)
+    found = lookup_file(_artifacts(store), path)
     if found is None:
         return _fastapi_error(not_found(f"No such artifact: '{path}'"))
     if found == "dir":
         return _detail(400, f"Artifact path refers to a directory, not a file: '{path}'")
-    return _file_response(found, path, posixpath.basename(path))
+    return file_response(found, path, posixpath.basename(path))
 
 
 def _download_flask(store: TrackingStore, raw: str) -> Response:
@@ -239,12 +239,12 @@ def _download_flask(store: TrackingStore, raw: str) -> Response:
         raise NotFound()
     path = check_safe_path(raw)
     _refuse_long_names(_artifacts(store), normalise(path))
-    found = _lookup_file(_artifacts(store), path)
+    found = lookup_file(_artifacts(store), path)
     if found is None:
         raise not_found(f"No such artifact: '{path}'")
     if found == "dir":
         raise invalid(f"Artifact path refers to a directory, not a file: '{path}'")
-    return _file_response(found, path, pathlib.PurePosixPath(path).name)
+    return file_response(found, path, pathlib.PurePosixPath(path).name)
 
 
 def _put(store: TrackingStore, request: Request, raw: str) -> Response:
@@ -309,7 +309,7 @@ def _delete(store: TrackingStore, request: Request, raw: str) -> Response:
         raise NotFound()
     path = check_safe_path(raw)
     read_request(request, DELETE_ARTIFACT)
-    if _lookup_file(_artifacts(store), path, as_joined=True) is not None:
+    if lookup_file(_artifacts(store), path, as_joined=True) is not None:
         _artifacts(store).delete(normalise(path))
     return _pretty({})
 
@@ -334,7 +334,7 @@ def list_in_root(store: TrackingStore, request: Request) -> Response:
 
 
 def _listing(artifacts: ArtifactStore, path: str) -> list[Any]:
-    if path and _lookup_file(artifacts, path) is None and not artifacts.is_dir(normalise(path)):
+    if path and lookup_file(artifacts, path) is None and not artifacts.is_dir(normalise(path)):
         return []
     return artifacts.list(normalise(path))
 
@@ -376,7 +376,7 @@ def presigned_download(store: TrackingStore, request: Request) -> Response:
 
 def _list_below(store: TrackingStore, root_uri: str, relative: str | None) -> dict[str, Any]:
     """The ``{root_uri, files}`` answer for runs and logged models: paths relative to the root."""
-    root, proxied = _location(root_uri)
+    root, proxied = artifact_root(root_uri)
     answer: dict[str, Any] = {"root_uri": root_uri}
     if relative and not proxied:
         relative = normalise(relative)  # the local repository lists normalised paths
@@ -471,19 +471,19 @@ def list_logged_model_artifacts(store: TrackingStore, request: Request) -> dict[
 def _serve_file(request: Request, artifacts: ArtifactStore, root_uri: str, path: str) -> Response:
     """Flask's download of ``path`` below ``root_uri``; messages name the proxied store path,
     or the relative path for a local root, as MLflow's do."""
-    root, proxied = _location(root_uri)
+    root, proxied = artifact_root(root_uri)
     full = posixpath.join(root, path)
     shown = full if proxied else path
     _refuse_long_names(artifacts, normalise(full))
-    found = _lookup_file(artifacts, full)
+    found = lookup_file(artifacts, full)
     if found is None:
         raise not_found(f"No such artifact: '{shown}'")
     if found == "dir":
         raise invalid(f"Artifact path refers to a directory, not a file: '{shown}'")
-    return _ranged(request, _file_response(found, full, pathlib.PurePosixPath(shown).name))
+    return ranged(request, file_response(found, full, pathlib.PurePosixPath(shown).name))
 
 
-def _ranged(request: Request, response: Response) -> Response:
+def ranged(request: Request, response: Response) -> Response:
     """Answer a Range request with 206 (both MLflow's Flask and FastAPI file responses do)."""
     response.make_conditional(request.environ, accept_ranges=True,
                               complete_length=int(response.headers["Content-Length"]))
@@ -508,7 +508,7 @@ def upload_artifact(store: TrackingStore, request: Request) -> Response:
     if len(data) > UI_UPLOAD_LIMIT:
         raise too_large
     run = store.get_run(run_uuid)
-    root, proxied = _location(run.artifact_uri)
+    root, proxied = artifact_root(run.artifact_uri)
     directory, name = posixpath.split(path)
     if not name:
         raise InternalServerError()  # MLflow fails writing a file named like a directory

@@ -11,10 +11,12 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request, Response
 
 from fakeflow.state.errors import MlflowError, invalid
+from fakeflow.state.trace_analytics import AnalyticsCrash, in_row_order
 from fakeflow.state.traces import (
     DELETABLE_IMMUTABLE_TAGS,
     IMMUTABLE_TAGS,
     SOURCE_TYPES,
+    SPANS_NOT_STORED,
     STATES,
     Assessment,
     Trace,
@@ -22,6 +24,7 @@ from fakeflow.state.traces import (
 )
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.web import otlp
+from fakeflow.web import trace_artifacts as files
 from fakeflow.web import trace_render as render
 from fakeflow.web.messages import Field, M, Message, S
 from fakeflow.web.parsing import (
@@ -231,10 +234,15 @@ def export_otlp(store: TrackingStore, request: Request) -> Response:
     if spans:
         try:
             _traces(store).log_spans(experiment_id, spans, resource_tags)
+        except AnalyticsCrash:  # MLflow's route answers any other failure this way
+            return _fastapi_error(422, "Failed to log OpenTelemetry spans")
         except MlflowError as error:
             from fakeflow.web.status import error_body, http_status
 
-            return Response(error_body(error), status=http_status(error.error_code),
+            # FastAPI's JSONResponse: compact, non-ASCII kept.
+            body = json.dumps(json.loads(error_body(error)), separators=(",", ":"),
+                              ensure_ascii=False)
+            return Response(body, status=http_status(error.error_code),
                             mimetype="application/json")
     return Response(b"", status=200, mimetype="application/x-protobuf")
 
@@ -501,14 +509,14 @@ def _pairs(items: Any) -> dict[str, str]:
 
 
 def trace_info_v2(trace: Trace) -> Payload:
-    """TraceInfoV2 as MLflow renders it: state as a status, no duration as 0, metadata by
-    key, tags with the name last, long metadata and tags cut."""
+    """TraceInfoV2 as MLflow renders it: state as a status, no duration as 0, metadata in
+    row order, tags with the name last, long metadata and tags cut."""
     status = "TRACE_STATUS_UNSPECIFIED" if trace.state == "STATE_UNSPECIFIED" else trace.state
     out: Payload = {"request_id": trace.trace_id, "experiment_id": trace.experiment_id,
                     "timestamp_ms": trace.request_time,
                     "execution_time_ms": trace.execution_duration or 0, "status": status}
-    # Read back through the metadata table's key index: in key order.
-    metadata = render.shown_metadata(dict(sorted(trace.metadata.items())))
+    # The metadata rows in insertion order, then the values rebuilt from analytics columns.
+    metadata = render.shown_metadata(in_row_order(trace.metadata))
     if metadata:
         out["request_metadata"] = [{"key": k, "value": v} for k, v in metadata.items()]
     from fakeflow.state.traces import TRACE_NAME_TAG
@@ -587,26 +595,29 @@ _TRACE_DATA_KEYS = ("trace_id", "span_id", "parent_span_id", "name", "start_time
 
 
 def get_trace_artifact(store: TrackingStore, request: Request) -> Response:
-    """GET ``get-trace-artifact?request_id=``: the UI's trace view reads a trace's spans as
-    MLflow's ``traces.json`` (``{"spans":[...]}``, text/plain, an attachment)."""
+    """GET ``get-trace-artifact?request_id=[&path=<uuid>]``: the UI reads a trace's spans as
+    MLflow's ``traces.json`` (from the tracking store, or the file kept at the trace's artifact
+    location when its spans are not there), and with ``path`` one of its attachments."""
     trace_id = request.args.get("request_id")
     if not trace_id:
         raise MlflowError('Request must include the "request_id" query parameter.', "BAD_REQUEST")
-    if request.args.get("path"):
-        raise MlflowError("fakeflow keeps no trace attachments", "NOT_IMPLEMENTED")
+    raw_path = request.args.get("path")
+    if raw_path:
+        attachment_id = files.check_attachment_path(raw_path)
+        trace = store.traces.get_info(trace_id)  # MLflow's "Trace with ID '…' not found."
+        return files.attachment_response(store.artifacts, trace, attachment_id, request)
     try:
         _trace, spans = store.traces.get_trace(trace_id, allow_partial=True)
     except MlflowError as error:
-        if error.error_code != "INTERNAL_ERROR":
+        if error.message != SPANS_NOT_STORED:
             raise  # an unknown trace: MLflow's "Trace with ID … is not found."
-        raise MlflowError("fakeflow serves trace data only for traces whose spans it holds",
-                          "NOT_IMPLEMENTED") from None
+        return files.stored_trace_data_response(
+            store.artifacts, store.traces.get_info(trace_id), request)
     pieces = []
     for doc in spans:
         span = {key: doc.get(key) for key in _TRACE_DATA_KEYS}
         span["events"] = span["events"] or []
         span["links"] = span["links"] or []
         pieces.append(json.dumps(span))
-    body = '{"spans":[' + ",".join(pieces) + "]}"
-    return Response(body, status=200, content_type="text/plain",
-                    headers={"Content-Disposition": "attachment; filename=traces.json"})
+    return files.trace_data_response('{"spans":[' + ",".join(pieces) + "]}", request)
+

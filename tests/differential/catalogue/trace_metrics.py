@@ -358,7 +358,7 @@ CASES.append(case(
     correlate("name = ('a')", "status = 'OK'", relax=frozenset({DB_NOISE})),
     correlate(1, "status = 'OK'"),
     correlate("status = 'OK'", "status = 'OK'", base=5),
-    post(CORRELATION, {"experiment_ids": "${e1}", "filter_string1": "status = 'OK'",
+    post(CORRELATION, {"experiment_ids": "7", "filter_string1": "status = 'OK'",
                        "filter_string2": "status = 'OK'"}),
     post(CORRELATION, {"filter_string1": "status = 'OK'", "filter_string2": "status = 'OK'"}),
     Step("GET", CORRELATION),

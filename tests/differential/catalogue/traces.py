@@ -298,6 +298,10 @@ CASES = [
             {"trace_id": "tr-${p}-2", "prompt_versions": ["qa/5"]},
             {"trace_id": 5, "prompt_versions": [{"name": "qa", "version": "5"}]},
         )),
+        # a version twice among the new links: SQLite's unique key refuses the request
+        post(f"{V2}/link-prompts", {"trace_id": "tr-${p}-2", "prompt_versions": [
+            {"name": "qa", "version": "5"}, {"name": "qa", "version": "6"},
+            {"name": "qa", "version": "05"}]}, relax=frozenset({DB_NOISE})),
         post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
                               "filter": "prompt = 'qa/5'"}),
         post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}],
