@@ -174,6 +174,16 @@ def sanitize_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _complete(trace: Trace) -> bool:
+    """Whether every span of the trace arrived: some did, and no fewer than the client's size
+    stats announce."""
+    if not trace.spans:
+        return False
+    stats = trace.metadata.get(SIZE_STATS)
+    expected = json.loads(stats).get("num_spans", 0) if stats else 0
+    return len(trace.spans) >= expected
+
+
 def preview(attribute_value: str) -> str:
     """A trace's request/response preview from its root span's stored inputs or outputs."""
     if len(attribute_value) <= PREVIEW_LENGTH:
@@ -398,14 +408,9 @@ class TraceStore:
         if trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
             raise MlflowError(SPANS_NOT_STORED, "INTERNAL_ERROR")
         spans = trace.span_list()
-        if not allow_partial:
-            expected = 0
-            stats = trace.metadata.get(SIZE_STATS)
-            if stats:
-                expected = json.loads(stats).get("num_spans", 0)
-            if not spans or len(spans) < expected:
-                raise not_found(f"Trace with ID {trace_id} is not fully exported yet, "
-                                "please try again later.")
+        if not allow_partial and not _complete(trace):
+            raise not_found(f"Trace with ID {trace_id} is not fully exported yet, "
+                            "please try again later.")
         return trace, spans
 
     def batch_get(self, trace_ids: Sequence[str], experiment_ids: Sequence[str] | None,
@@ -422,6 +427,8 @@ class TraceStore:
                     if with_spans and trace.tags.get(SPANS_LOCATION_TAG) != TRACKING_STORE:
                         raise MlflowError(SPANS_NOT_STORED,
                                           "INTERNAL_ERROR")
+                    if with_spans and not _complete(trace):
+                        continue  # MLflow returns whole traces only (search reads through it)
                     found.append(copy.deepcopy(trace))
             return found
 

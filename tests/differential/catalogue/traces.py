@@ -584,3 +584,27 @@ CASES.append(case(
     info("tr-${p}-1"),
     post(f"{V3}/search", {**_SEARCH_E1, "filter": "tags.long LIKE 'ttt%'"}),
 ))
+
+T10, T11, T12 = "10" * 16, "11" * 16, "12" * 16
+CASES.append(case(
+    "traces-batch-get-whole-traces-only",
+    new_experiment("e1"),
+    # the client announces 3 spans, 1 arrived: get refuses it, batchGet leaves it out
+    start("tr-" + T10, trace_metadata={"mlflow.trace.sizeStats": '{"num_spans": 3}'}),
+    otlp([span(T10, "0000000000000101", "root", NS, NS + 5)]),
+    # all of its spans arrived
+    start("tr-" + T11, trace_metadata={"mlflow.trace.sizeStats": '{"num_spans": 1}'}),
+    otlp([span(T11, "0000000000000111", "root", NS, NS + 5)]),
+    # no spans at all, though its info claims the tracking store holds them
+    start("tr-" + T12, tags={"mlflow.trace.spansLocation": "TRACKING_STORE"}),
+    *(get(f"{V3}/get", {"trace_id": "tr-" + t}) for t in (T10, T11, T12)),
+    *(get(f"{V3}/get", {"trace_id": "tr-" + t, "allow_partial": "true"}) for t in (T10, T12)),
+    get(f"{V3}/batchGet", {"trace_ids": ["tr-" + T10, "tr-" + T11, "tr-" + T12]}),
+    get(f"{V3}/batchGet", {"trace_ids": ["tr-" + T12]}),
+    Step("POST", f"{V3}/batchGetInfos", json={"trace_ids": ["tr-" + T10, "tr-" + T12]}),
+    post(f"{V3}/search", {"locations": [{"mlflow_experiment": {"experiment_id": "${e1}"}}]}),
+    # the rest of the first trace's spans: now it is whole
+    otlp([span(T10, "0000000000000102", "a", NS + 1, NS + 2, parent_hex="0000000000000101"),
+          span(T10, "0000000000000103", "b", NS + 2, NS + 3, parent_hex="0000000000000101")]),
+    get(f"{V3}/batchGet", {"trace_ids": ["tr-" + T10]}),
+))
