@@ -186,8 +186,11 @@ def test_prompt_links_are_found_kept_past_deletion_and_snapshotted(links):
     load(copy, json.loads(json.dumps(dump(store))))
     assert copy.traces.prompt_links == {k: v for k, v in store.traces.prompt_links.items() if v}
     store.traces.delete_traces("0", None, None, [trace_id])
-    store.traces.start_trace(info(7))  # the same id again: MLflow's association is still there
-    assert sorted(store.traces.get_info(trace_id).linked_prompts) == sorted(linked)
+    restored = TrackingStore()  # the links of a deleted trace are in snapshots too
+    load(restored, json.loads(json.dumps(dump(store))))
+    for kept in (store, restored):
+        kept.traces.start_trace(info(7))  # the same id again: MLflow's association is still there
+        assert sorted(kept.traces.get_info(trace_id).linked_prompts) == sorted(linked)
 
 
 def test_linking_prompts_to_an_unknown_trace_changes_nothing():

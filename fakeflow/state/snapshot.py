@@ -143,6 +143,7 @@ def dump(store: TrackingStore) -> Snapshot:
             "registry": dump_registry(store.registry),
             "logged_models": [dump_logged_model(m) for m in store.logged_models.models.values()],
             "traces": store.traces.export(),
+            "trace_links": store.traces.export_links(),
             "eval_datasets": store.eval_datasets.export(),
             "scorers": store.scorers.export(),
         }
@@ -243,6 +244,12 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         registered_models = load_registry(snapshot.get("registry") or [])
         logged_models = {d["model_id"]: load_logged_model(d) for d in snapshot.get("logged_models") or []}
         traces = decode_traces(snapshot.get("traces") or [])
+        trace_links = snapshot.get("trace_links")
+        if trace_links is not None:
+            trace_links = {"runs": {str(k): [str(i) for i in v]
+                                    for k, v in dict(trace_links["runs"]).items()},
+                           "prompts": {str(k): [str(i) for i in v]
+                                       for k, v in dict(trace_links["prompts"]).items()}}
         eval_datasets = decode_eval_datasets(snapshot.get("eval_datasets") or {})
         scorers = decode_scorers(snapshot.get("scorers") or [])
     except (KeyError, TypeError, ValueError) as error:
@@ -273,7 +280,7 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         store.next_experiment_id = next_experiment_id
         store.registry.models = registered_models
         store.logged_models.models = logged_models
-        store.traces.adopt(traces)
+        store.traces.adopt(traces, trace_links)
         ed = store.eval_datasets
         ed.datasets, ed.records, ed.links = eval_datasets
         store.scorers.scorers = scorers

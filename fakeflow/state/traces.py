@@ -210,9 +210,14 @@ class TraceStore:
             self.links = {}
             self.prompt_links = {}
 
-    def adopt(self, traces: dict[str, Trace]) -> None:
-        """Take restored traces (the caller holds the lock) and rebuild the link maps."""
+    def adopt(self, traces: dict[str, Trace], links: dict[str, Any] | None = None) -> None:
+        """Take restored traces and links (:meth:`export_links`; the caller holds the lock).
+        Without saved links (an older snapshot) they are rebuilt from the traces."""
         self.traces = traces
+        if links is not None:
+            self.links = {run: set(ids) for run, ids in links["runs"].items()}
+            self.prompt_links = {t: list(ids) for t, ids in links["prompts"].items()}
+            return
         self.links = {}
         self.prompt_links = {}
         for trace in traces.values():
@@ -220,6 +225,12 @@ class TraceStore:
                 self.links.setdefault(run_id, set()).add(trace.trace_id)
             if trace.linked_prompts:
                 self.prompt_links[trace.trace_id] = list(trace.linked_prompts)
+
+    def export_links(self) -> dict[str, Any]:
+        """Run and prompt links by id, deleted traces' included (they outlive their traces)."""
+        with self.lock:
+            return {"runs": {run: sorted(ids) for run, ids in self.links.items()},
+                    "prompts": {t: list(ids) for t, ids in self.prompt_links.items()}}
 
     def _links_of(self, trace_id: str) -> list[str]:
         return [run for run, ids in self.links.items() if trace_id in ids]
