@@ -64,12 +64,21 @@ def view(client: RestClient, names: list[str]) -> dict[str, Any]:
             whole = client.session.get(client.root + "/api/3.0/mlflow/traces/get",
                                        params={"trace_id": trace["trace_id"]}).json()
             spans = whole.get("trace", {}).get("spans", [])
+            metadata = trace.get("trace_metadata", {})
             out["traces"].append((
                 trace["trace_id"], trace["state"], trace.get("execution_duration"),
                 trace.get("request_preview"), trace.get("response_preview"),
                 sorted((k, v) for k, v in trace.get("tags", {}).items() if not k.startswith("mlflow.artifact")),
                 sorted((a["assessment_name"], json.dumps(a.get("feedback"))) for a in trace.get("assessments", [])),
-                sorted(span["name"] for span in spans)))
+                sorted(span["name"] for span in spans),
+                tuple(metadata.get(f"mlflow.trace.{k}") for k in ("tokenUsage", "cost", "session"))))
+        out["prompt_links"] = {
+            version: sorted(t["trace_id"] for t in client.session.post(
+                client.root + "/api/3.0/mlflow/traces/search", json={
+                    "locations": [{"type": "MLFLOW_EXPERIMENT",
+                                   "mlflow_experiment": {"experiment_id": chatbot["experiment_id"]}}],
+                    "filter": f"prompt = 'summarize-ticket/{version}'"}).json().get("traces", []))
+            for version in (1, 2)}
     for model in ("image-classifier", "churn-model", "summarize-ticket"):
         versions = client.call("GET", "model-versions/search", params={"filter": f"name='{model}'"})
         out["models"][model] = sorted(
@@ -96,6 +105,12 @@ def test_demo_is_rich_and_deterministic() -> None:
     assert len(summary.runs) >= 20 and len(summary.experiments) == 3
     traces = seen["traces"]
     assert len(traces) == 6 and [t[1] for t in traces].count("ERROR") == 1
+    # the LLM spans' token usage and cost, and the conversations, show on the traces
+    assert all(json.loads(t[8][0])["total_tokens"] > 0 and json.loads(t[8][1])["total_cost"] > 0
+               for t in traces if t[1] == "OK")
+    assert sorted(t[8][2] for t in traces) == ["customer-0", "customer-0", "customer-1",
+                                               "customer-1", "customer-2", "customer-2"]
+    assert (len(seen["prompt_links"][1]), len(seen["prompt_links"][2])) == (2, 3)
     assert all(t[7] in (["answer_ticket", "generate", "retrieve_docs"], ["answer_ticket", "retrieve_docs"])
                for t in traces)
     trained = [r for r in seen["runs"].values() if r["history"]]

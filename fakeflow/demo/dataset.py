@@ -178,8 +178,9 @@ def _attr(key: str, value: Any) -> dict[str, Any]:
 
 
 def _traces(client: RestClient, rng: random.Random, summary: DemoSummary, experiment_id: str) -> None:
-    """Traces as the MLflow client exports them: OTLP spans on /v1/traces, the trace info on
-    /api/3.0/mlflow/traces, then feedback on some of them."""
+    """Traces as the MLflow client exports them: OTLP spans on /v1/traces (the LLM span with
+    token usage and cost, the root with a conversation's session id), the trace info on
+    /api/3.0/mlflow/traces, then feedback on some of them and the prompt version they used."""
     for index, (ticket, reply, state) in enumerate(TICKETS):
         otel_id = f"{rng.getrandbits(128):032x}"
         trace_id = "tr-" + otel_id
@@ -192,7 +193,8 @@ def _traces(client: RestClient, rng: random.Random, summary: DemoSummary, experi
              "startTimeUnixNano": str(start_ns), "endTimeUnixNano": str(start_ns + took_ms * 1_000_000),
              "attributes": [_attr("mlflow.spanType", "CHAIN"), _attr("mlflow.traceRequestId", trace_id),
                             _attr("mlflow.spanInputs", {"ticket": ticket}),
-                            _attr("mlflow.spanOutputs", reply or None)],
+                            _attr("mlflow.spanOutputs", reply or None),
+                            _attr("session.id", json.dumps(f"customer-{index % 3}"))],
              "status": {"code": 2 if failed else 1, "message": "TimeoutError: search took too long" if failed else ""}},
             {"traceId": otel_id, "spanId": retrieve, "parentSpanId": root, "name": "retrieve_docs",
              "startTimeUnixNano": str(start_ns + 5_000_000), "endTimeUnixNano": str(start_ns + 180_000_000),
@@ -210,7 +212,9 @@ def _traces(client: RestClient, rng: random.Random, summary: DemoSummary, experi
                                 _attr("mlflow.spanInputs", {"messages": [{"role": "user", "content": ticket}]}),
                                 _attr("mlflow.spanOutputs", reply),
                                 {"key": "temperature", "value": {"doubleValue": 0.2}},
-                                _attr("model", "demo-llm-small")],
+                                _attr("model", "demo-llm-small"),
+                                _attr("mlflow.chat.tokenUsage", _usage(ticket, reply)),
+                                _attr("mlflow.llm.cost", _cost(ticket, reply))],
                  "status": {"code": 1}})
         _post(client, "/v1/traces", {"resourceSpans": [{"resource": {"attributes": [
             {"key": "service.name", "value": {"stringValue": "support-bot"}}]},
@@ -230,7 +234,23 @@ def _traces(client: RestClient, rng: random.Random, summary: DemoSummary, experi
                 "create_time": _iso(start_ns // 1_000_000 + 60_000),
                 "last_update_time": _iso(start_ns // 1_000_000 + 60_000),
                 "feedback": {"value": index % 3 != 1}, "rationale": "Checked against the KB."}})
+            _post(client, "/api/2.0/mlflow/traces/link-prompts", {
+                "trace_id": trace_id,
+                "prompt_versions": [{"name": "summarize-ticket", "version": str(1 + index % 2)}]})
         summary.traces.append(trace_id)
+
+
+def _usage(ticket: str, reply: str) -> dict[str, int]:
+    """Token counts as an LLM autolog records them (about four characters a token)."""
+    prompt, completion = 60 + len(ticket) // 4, len(reply) // 4
+    return {"input_tokens": prompt, "output_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def _cost(ticket: str, reply: str) -> dict[str, float]:
+    usage = _usage(ticket, reply)
+    prompt, completion = usage["input_tokens"] / 1e6, 4 * usage["output_tokens"] / 1e6
+    return {"input_cost": prompt, "output_cost": completion, "total_cost": prompt + completion}
 
 
 def _evaluation_dataset(client: RestClient, summary: DemoSummary, experiment_id: str) -> None:
