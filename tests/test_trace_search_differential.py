@@ -356,6 +356,7 @@ _SPLITTING = (
     "timestamp_ms > 1700000000020", "timestamp_ms <= 1700000000030", "trace.text LIKE '%a%'",
     "span.attributes.model LIKE '%gpt%'", "name = 'root'", "run_id = '${r1}'",
     "metadata.mlflow.trace.session IS NOT NULL", "span.content LIKE '%llm%'",
+    "prompt = 'qa/1'", "prompt = 'qa/2'",
 )
 
 

@@ -2,8 +2,8 @@
 
 Traces with spans (names, types, statuses, attributes of every OTLP value kind, unicode),
 feedback and expectation assessments of string, number and bool values (one made invalid by an
-override), tags, metadata, a source run and run links, equal request times, a trace in a second
-experiment and a deleted one. Trace ids are chosen by the client, so both servers hold the same
+override), tags, metadata, a source run and run links, prompt links, equal request times, a
+trace in a second experiment and a deleted one. Trace ids are chosen by the client, so both servers hold the same
 ids; experiment and run ids are captured per server under symbolic names (``${e1}``, ``${r1}``).
 """
 
@@ -115,9 +115,12 @@ ASSESSMENTS: list[tuple[int, str, str, Any, bool]] = [
 ]
 #: assessments (by index in ASSESSMENTS) made for the trace's whole session
 SESSION_ASSESSMENTS = {11: "s1"}
+#: trace n -> prompt versions linked to it (the deleted trace's link outlives it)
+PROMPT_LINKS = {1: ["qa/1", "qa/2"], 2: ["qa/1"], 5: ["Paris/3"], 7: ["qa/2"]}
 
 STRINGS = ("a", "A", "b", "c", "v", "V", "alpha", "beta", "yes", "no", "true", "Paris", '"yes"',
-           "0.8", "3", "3.0", "root", "Root", "llm", "LLM", "TOOL", "CHAIN", "OK", "ERROR",
+           "0.8", "3", "3.0", "qa/1", "qa/2", "Paris/3", "root", "Root", "llm", "LLM", "TOOL",
+           "CHAIN", "OK", "ERROR",
            "IN_PROGRESS", "UNSET", "gpt-x", "claude", "Ärger", "x", "hello", "${r1}", "${r2}",
            "tr-" + trace_hex(1), "team", "a.b", "%", "%a%", "%Ä%", "_", "s1", "good", TOKENS,
            '{"total_cost": 0.5}')
@@ -164,6 +167,13 @@ def seed(send: Callable[..., tuple[int, Any]], capture: Callable[[str, str], Non
     status, payload = send("POST", V2 + "/link-to-run",
                            {"trace_ids": [trace_id(4), trace_id(3)], "run_id": "${r1}"}, None, None)
     assert status == 200, payload
+    for n, prompts in PROMPT_LINKS.items():
+        name_versions = [p.split("/") for p in prompts]
+        status, payload = send("POST", V2 + "/link-prompts", {
+            "trace_id": trace_id(n),
+            "prompt_versions": [{"name": name, "version": v} for name, v in name_versions]},
+            None, None)
+        assert status == 200, payload
     for index, (n, kind, name, value, valid) in enumerate(ASSESSMENTS):
         body = {"assessment": {"assessment_name": name, "trace_id": trace_id(n),
                                "source": {"source_type": "HUMAN", "source_id": "me"},
