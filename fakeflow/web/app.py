@@ -27,6 +27,24 @@ DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 Handler = Callable[[TrackingStore, Request], Any]
 
 
+class _MatchingRule(Rule):
+    """A Werkzeug rule whose URL builders are compiled on first use instead of up front.
+
+    Werkzeug compiles two builder functions per rule (with ``ast`` and ``compile``) when the
+    map is made: three quarters of ``create_app()``'s first call for a table of ~300 routes.
+    fakeflow only matches requests and never builds URLs, so the builders wait until asked."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., Any]:
+        compiled: list[Callable[..., Any]] = []
+
+        def build(rule: Rule, *args: Any, **kwargs: Any) -> Any:
+            if not compiled:
+                compiled.append(Rule._compile_builder(rule, append_unknown))
+            return compiled[0](rule, *args, **kwargs)
+
+        return build
+
+
 class _Routing:
     """The route table, compiled once per process (compiling Werkzeug rules is slow).
 
@@ -46,7 +64,8 @@ class _Routing:
             if not route.locked:
                 self.unlocked.add(route.handler)
             literal = {"merge_slashes": False, "strict_slashes": False} if route.literal_slashes else {}
-            rules.append(Rule(route.path, methods=list(route.methods), endpoint=endpoint, **literal))
+            rules.append(_MatchingRule(route.path, methods=list(route.methods), endpoint=endpoint,
+                                       **literal))
             if "<" not in route.path:
                 by_method = self.exact.setdefault(route.path, {})
                 for method in route.methods:
