@@ -147,6 +147,28 @@ class Trace:
                             [s.name for s in roots])
 
     @property
+    def token_usage(self) -> dict[str, int] | None:
+        """Token counts the server summed from the spans' ``mlflow.chat.tokenUsage``
+        (``input_tokens``, ``output_tokens``, ``total_tokens``...), or None."""
+        return self._json_metadata("mlflow.trace.tokenUsage")
+
+    @property
+    def cost(self) -> dict[str, float] | None:
+        """Costs the server summed from the spans' ``mlflow.llm.cost``, or None."""
+        return self._json_metadata("mlflow.trace.cost")
+
+    @property
+    def session_id(self) -> str | None:
+        """The conversation the trace belongs to (a span's ``session.id``, or the info's)."""
+        return self.metadata.get("mlflow.trace.session")
+
+    def _json_metadata(self, key: str) -> Any:
+        import json
+
+        raw = self.metadata.get(key)
+        return json.loads(raw) if raw else None
+
+    @property
     def linked_prompts(self) -> list[str]:
         """Prompt versions the traced code loaded, as ``"name/version"`` (what a trace search
         ``prompt = 'name/version'`` finds), from the client's ``mlflow.linkedPrompts`` tag."""

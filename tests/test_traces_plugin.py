@@ -32,7 +32,7 @@ def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_traced_code_is_asserted_on_the_fake(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_traced=SUITE)
     result = pytester.runpytest_inprocess(*QUIET, "-q")
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=10)
 
 
 def test_the_same_assertions_hold_on_a_real_server(pytester: pytest.Pytester,
@@ -40,4 +40,4 @@ def test_the_same_assertions_hold_on_a_real_server(pytester: pytest.Pytester,
     pytester.makepyfile(test_traced=SUITE)
     result = pytester.runpytest_inprocess(*QUIET, "-q", "--fakeflow-target",
                                           reference_server.url)
-    result.assert_outcomes(passed=8, skipped=1)  # the request log is the fake's own
+    result.assert_outcomes(passed=9, skipped=1)  # the request log is the fake's own

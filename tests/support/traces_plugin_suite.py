@@ -123,6 +123,25 @@ def test_prompts_loaded_in_a_trace_are_linked(fakeflow):
     assert [t.info.trace_id for t in found] == [fakeflow.traces.one().trace_id]
 
 
+def test_token_usage_cost_and_session_are_summed_from_the_spans(fakeflow):
+    @mlflow.trace(span_type="CHAIN")
+    def chat(q):
+        mlflow.update_current_trace(metadata={"mlflow.trace.session": "conversation-1"})
+        for tokens in (3, 4):
+            with mlflow.start_span("llm", span_type="LLM") as span:
+                span.set_attribute("mlflow.chat.tokenUsage", {
+                    "input_tokens": tokens, "output_tokens": 1, "total_tokens": tokens + 1})
+                span.set_attribute("mlflow.llm.cost", {
+                    "input_cost": 0.5, "output_cost": 0.25, "total_cost": 0.75})
+        return q
+
+    chat("hi")
+    trace = fakeflow.traces.one()
+    assert trace.token_usage == {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9}
+    assert trace.cost == {"input_cost": 1.0, "output_cost": 0.5, "total_cost": 1.5}
+    assert trace.session_id == "conversation-1"
+
+
 def test_helpers_fail_with_what_was_there(fakeflow):
     answer("x")
     trace = fakeflow.traces.one()
