@@ -20,6 +20,8 @@ from tests.badinput.jsontext import Obj, Raw, dumps, obj
 from tests.badinput.model_routes import LOGGED_MODEL_IDS, MODEL_NAMES, VERSIONS
 from tests.badinput.routes import ALL, EXPERIMENT_IDS, RUN_IDS, WITH_MESSAGE, RouteSpec
 from tests.badinput.sides import BadRequest
+from tests.badinput.trace_routes import PATH_POOLS
+from tests.badinput.trace_routes import POOLS as TRACE_POOLS
 
 JSON = (("Content-Type", "application/json"),)
 NAME_FIELDS = frozenset({"name", "new_name", "experiment_name"})
@@ -91,7 +93,7 @@ NON_STRINGS = st.one_of(INTEGERS, FLOATS, st.booleans(), st.none())
 
 
 POOLS = {"exp": EXPERIMENT_IDS, "exps": EXPERIMENT_IDS, "run": RUN_IDS, "runs": RUN_IDS,
-         "model": MODEL_NAMES, "version": VERSIONS, "lm": LOGGED_MODEL_IDS}
+         "model": MODEL_NAMES, "version": VERSIONS, "lm": LOGGED_MODEL_IDS, **TRACE_POOLS}
 
 
 def _pool(kind: str) -> tuple[str, ...]:
@@ -100,7 +102,7 @@ def _pool(kind: str) -> tuple[str, ...]:
 
 def _ids(kind: str) -> st.SearchStrategy[Any]:
     pool = st.sampled_from(_pool(kind))
-    if kind in ("exps", "runs"):
+    if kind in ("exps", "runs", "traces", "records", "scorer_ids"):
         return st.one_of(st.lists(pool, max_size=3), pool, INTEGERS,
                          st.lists(st.one_of(pool, NON_STRINGS), max_size=2))
     return st.one_of(pool, pool, INTEGERS, FLOATS, st.booleans(), st.none(), st.lists(pool, max_size=2),
@@ -179,6 +181,11 @@ def _json_request(method: str, url: str, body: Any, group: str) -> BadRequest:
     return BadRequest(method, url, body=dumps(body).encode(), headers=JSON, group=group)
 
 
+def _headers(spec: RouteSpec) -> tuple[tuple[str, str], ...]:
+    """Headers every request of ``spec`` carries (OTLP's experiment header), if any."""
+    return getattr(spec, "headers", ())
+
+
 def _touches(spec: RouteSpec) -> str:
     """What an accepted request drawn from ``spec`` may change: read back after it."""
     return spec.kind if spec.writes else ""
@@ -190,7 +197,7 @@ def field_types(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = WITH_MESSAGE) ->
     spec = draw(st.sampled_from(specs))
     url = draw(st.sampled_from(spec.urls()))
     request = _json_request(_body_method(draw, spec), url, draw(mutated_body(spec)), "fields")
-    return replace(request, touches=_touches(spec))
+    return replace(request, touches=_touches(spec), headers=request.headers + _headers(spec))
 
 
 def _message_fields(message: Message | None) -> list[Field]:
@@ -228,7 +235,7 @@ def message_elements(draw: st.DrawFn,
         body = draw(mutated_object(body, spec.message, spec))
     request = _json_request(_body_method(draw, spec), draw(st.sampled_from(spec.urls())), body,
                             "elements")
-    return replace(request, touches=_touches(spec))
+    return replace(request, touches=_touches(spec), headers=request.headers + _headers(spec))
 
 
 # -- whole bodies, encodings, content types, framing ------------------------------------------
@@ -309,6 +316,7 @@ def shapes(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = ALL) -> BadRequest:
     body = draw(body_bytes(spec))
     content_type = draw(CONTENT_TYPES)
     headers = () if content_type is None else (("Content-Type", content_type),)
+    headers += _headers(spec)[:draw(st.integers(0, len(_headers(spec))))]
     # chunked only where nothing is written: MLflow reads chunked bodies as empty (a known
     # divergence), and an accepted write there would leave the two servers' states apart
     chunked = body is not None and not spec.writes and draw(st.booleans())
@@ -332,7 +340,7 @@ def methods(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = ALL) -> BadRequest:
     body = dumps(obj(spec.base)).encode() if spec.base and draw(st.booleans()) else None
     if spec.raw_body is not None and body is None and draw(st.booleans()):
         return BadRequest(method, url, body=spec.raw_body, group="methods", touches=_touches(spec))
-    return BadRequest(method, url, body=body, headers=JSON if body is not None else (),
+    return BadRequest(method, url, body=body, headers=(JSON if body is not None else ()) + _headers(spec),
                       group="methods", touches=_touches(spec))
 
 
