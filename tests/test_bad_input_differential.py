@@ -43,6 +43,13 @@ from tests.badinput.model_routes import (
 )
 from tests.badinput.routes import missing_specs
 from tests.badinput.sides import Answer, BadRequest, Side, comparable_message
+from tests.badinput.trace_routes import (
+    DATASET_SPECS,
+    SCORER_SPECS,
+    TRACE_SPECS,
+    mask_generated,
+    missing_trace_specs,
+)
 
 EXAMPLES = int(os.environ.get("FAKEFLOW_BADINPUT_EXAMPLES", "150"))
 #: the registry, logged-model and artifact groups (15 of them): fewer each, same total order
@@ -52,6 +59,12 @@ SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 MODEL_SETTINGS = settings(SETTINGS, max_examples=MODEL_EXAMPLES)
+#: the tracing, evaluation-dataset and scorer groups (14 of them): fewer again, for CI's time
+TRACE_EXAMPLES = int(os.environ.get("FAKEFLOW_BADINPUT_TRACE_EXAMPLES", "40"))
+TRACE_SETTINGS = settings(
+    SETTINGS, max_examples=TRACE_EXAMPLES,
+    derandomize=os.environ.get("FAKEFLOW_BADINPUT_RANDOM", "") == "",
+)
 TRACEBACK = b"Traceback (most recent call last)"
 #: fakeflow's keep-alive server reads request lines up to this many bytes (414 beyond)
 FAKEFLOW_MAX_LINE = 65536
@@ -220,6 +233,7 @@ class Pair:
 
 
 API = "/api/2.0/mlflow"
+API3 = "/api/3.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 #: kind of write -> the reads (path, query) whose answers must agree after an accepted one
 READ_BACKS: dict[str, list[tuple[str, str]]] = {
@@ -231,6 +245,14 @@ READ_BACKS: dict[str, list[tuple[str, str]]] = {
     + [(f"{API}/model-versions/search", "filter=name%3D%27${M}%27")],
     # (not a search: a model created without a name gets a random one, different on each side)
     "logged_model": [(f"{API}/logged-models/${{{key}}}", "") for key in ("m", "n")],
+    "trace": [(f"{API3}/traces/${{{key}}}", "") for key in ("t", "y")]
+    + [(f"{API}/traces/${{t}}/info", ""), (f"{API3}/traces/get", "trace_id=${t}"),
+       (f"{API3}/traces/${{t}}/assessments/${{A}}", ""), (f"{API3}/traces/${{t}}/assessments/${{B}}", ""),
+       (f"{API3}/traces/tr-${{s}}eeeeeeeeeeeeeeeeeeeeeeee", "")],
+    "dataset": [(f"{API3}/datasets/${{{key}}}", "") for key in ("D", "F")]
+    + [(f"{API3}/datasets/${{D}}/records", ""), (f"{API3}/datasets/${{D}}/experiment-ids", "")],
+    "scorer": [(f"{API3}/scorers/list", f"experiment_id=${{{key}}}") for key in ("e", "v")]
+    + [(f"{API3}/scorers/versions", "experiment_id=${e}&name=bi-scorer")],
     "artifacts": [(ARTIFACTS, "path=${a}"), (ARTIFACTS, "path=${a}/d"), (f"{ARTIFACTS}/${{a}}/f.txt", ""),
                   (f"{API}/artifacts/list", "run_id=${r}"), (f"{API}/artifacts/list", "run_id=${r}&path=${a}")],
 }
@@ -240,7 +262,9 @@ def _read_back(side: Side, path: str, query: str) -> Any:
     answer = side.send(BadRequest("GET", path, query=query))
     if not _is_json(answer):  # a file's bytes (whatever they hold), or an error page
         return answer.status, answer.content_type, answer.body
-    body = answer.json()
+    body = json.loads(side.mask(answer.body.decode())) if answer.json() is not None else None
+    if path.startswith(API3):  # ids and clocks each server made up itself
+        body = mask_generated(body)
     if isinstance(body, dict) and isinstance(body.get("files"), list):
         # Directories are left out: MLflow creates an upload's directories before it refuses
         # an upload (a name too long, a reserved name), fakeflow refuses before storing anything.
@@ -327,10 +351,33 @@ test_artifact_methods_and_paths = _group(lambda: bad.methods(ARTIFACT_SPECS), MO
 test_artifact_query_strings = _group(lambda: bad.query_strings(ARTIFACT_SPECS), MODEL_SETTINGS)
 test_artifact_paths = _group(lambda: bad.path_params(ARTIFACT_SPECS), MODEL_SETTINGS)
 
+TRACE_WITH_MESSAGE = tuple(s for s in TRACE_SPECS if s.message is not None)
+test_trace_field_types = _group(lambda: bad.field_types(TRACE_WITH_MESSAGE), TRACE_SETTINGS)
+test_trace_message_elements = _group(
+    lambda: bad.message_elements(bad.with_repeated_messages(TRACE_WITH_MESSAGE)), TRACE_SETTINGS)
+test_trace_bodies_and_framing = _group(lambda: bad.shapes(TRACE_SPECS), TRACE_SETTINGS)
+test_trace_methods_and_paths = _group(lambda: bad.methods(TRACE_SPECS), TRACE_SETTINGS)
+test_trace_query_strings = _group(lambda: bad.query_strings(TRACE_SPECS), TRACE_SETTINGS)
+test_trace_path_parameters = _group(lambda: bad.path_params(TRACE_SPECS), TRACE_SETTINGS)
+
+DATASET_WITH_MESSAGE = tuple(s for s in DATASET_SPECS if s.message is not None)
+test_dataset_field_types = _group(lambda: bad.field_types(DATASET_WITH_MESSAGE), TRACE_SETTINGS)
+test_dataset_bodies_and_framing = _group(lambda: bad.shapes(DATASET_SPECS), TRACE_SETTINGS)
+test_dataset_methods_query_and_paths = _group(lambda: st.one_of(
+    bad.methods(DATASET_SPECS), bad.query_strings(DATASET_SPECS), bad.path_params(DATASET_SPECS)),
+    TRACE_SETTINGS)
+
+SCORER_WITH_MESSAGE = tuple(s for s in SCORER_SPECS if s.message is not None)
+test_scorer_field_types = _group(lambda: bad.field_types(SCORER_WITH_MESSAGE), TRACE_SETTINGS)
+test_scorer_bodies_and_framing = _group(lambda: bad.shapes(SCORER_SPECS), TRACE_SETTINGS)
+test_scorer_methods_and_query_strings = _group(
+    lambda: st.one_of(bad.methods(SCORER_SPECS), bad.query_strings(SCORER_SPECS)), TRACE_SETTINGS)
+
 
 def test_every_route_has_a_spec() -> None:
     assert missing_specs() == []
     assert missing_model_specs() == []
+    assert missing_trace_specs() == []
 
 
 def test_known_divergences() -> None:

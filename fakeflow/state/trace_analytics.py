@@ -171,9 +171,15 @@ def _json_dict(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+#: Longer attribute texts are parsed each time: the cache must not pin large strings in memory.
+_CACHED_TEXT = 1024
+
+
 def _node(span: dict[str, Any], attribute: str) -> Node:
     value = (span.get("attributes") or {}).get(attribute)
-    data = _json_dict(value) if isinstance(value, str) else None
+    data = None
+    if isinstance(value, str):
+        data = _json_dict(value) if len(value) <= _CACHED_TEXT else _json_dict.__wrapped__(value)
     return span["span_id"], span.get("parent_span_id"), data
 
 

@@ -89,8 +89,12 @@ class Side:
             with self.store.lock:
                 self.store.next_experiment_id = int(first_experiment_id)
 
-        def call(route: str, body: dict[str, Any], method: str = "POST") -> dict[str, Any]:
-            answer = requests.request(method, self.url + API + route, json=body, timeout=60)
+        def call(route: str, body: dict[str, Any], method: str = "POST", v3: bool = False) -> dict[str, Any]:
+            base = "/api/3.0/mlflow" if v3 else API
+            if method == "GET":
+                answer = requests.get(self.url + base + route, params=body, timeout=60)
+            else:
+                answer = requests.request(method, self.url + base + route, json=body, timeout=60)
             answer.raise_for_status()
             return answer.json()
 
@@ -109,6 +113,7 @@ class Side:
         call("/runs/log-parameter", {"run_id": r, "key": "p", "value": "v"})
         self.ids = {"e": e, "v": v, "d": d, "r": r, "w": w, "x": x, "R": r.upper(), "s": s}
         self._prepare_models(call)
+        self._prepare_genai(call)
 
     def _prepare_models(self, call: Any) -> None:
         """Registry, logged models and artifacts for the model routes (see model_routes)."""
@@ -138,6 +143,55 @@ class Side:
             answer = requests.put(f"{self.url}/api/2.0/mlflow-artifacts/artifacts/{path}", data=data,
                                   timeout=60)
             answer.raise_for_status()
+
+    def _prepare_genai(self, call: Any) -> None:
+        """Traces, assessments, an evaluation dataset and scorers for ``trace_routes``."""
+        from tests.badinput.trace_routes import BUILTIN_SCORER, RECORDS, T, main_trace_hex, otlp_body
+
+        s, e, v = self.suffix, self.ids["e"], self.ids["v"]
+        main_hex = main_trace_hex(s, 0)
+        answer = requests.post(self.url + "/v1/traces", data=json.dumps(otlp_body(main_hex, "00000000000000a1")),
+                               headers={"x-mlflow-experiment-id": e, "Content-Type": "application/json"},
+                               timeout=60)
+        answer.raise_for_status()
+        t, y = "tr-" + main_hex, "tr-" + main_trace_hex(s, 1)
+        for trace_id, experiment_id in ((t, e), (y, v)):
+            call("/traces", {"trace": {"trace_info": {
+                "trace_id": trace_id, "request_time": T, "execution_duration": "1s", "state": "OK",
+                "trace_location": {"type": "MLFLOW_EXPERIMENT",
+                                   "mlflow_experiment": {"experiment_id": experiment_id}},
+                "tags": {"k": "v"}}}}, v3=True)
+
+        def assessment(name: str) -> str:
+            body = {"assessment": {"assessment_name": name, "trace_id": t, "create_time": T,
+                                   "last_update_time": T, "feedback": {"value": 1.0},
+                                   "source": {"source_type": "HUMAN", "source_id": "me"}}}
+            return call(f"/traces/{t}/assessments", body, v3=True)["assessment"]["assessment_id"]
+
+        a, b = assessment("quality"), assessment("victim")
+
+        def dataset(name: str) -> str:
+            body = {"name": name, "experiment_ids": [e], "tags": '{"k": "v"}'}
+            return call("/datasets/create", body, v3=True)["dataset"]["dataset_id"]
+
+        main_ds, victim_ds = dataset(f"bi-ds-main-{s}"), dataset(f"bi-ds-victim-{s}")
+        call(f"/datasets/{main_ds}/records", {"records": RECORDS}, v3=True)
+        records = call(f"/datasets/{main_ds}/records", {}, "GET", v3=True)["records"]
+        scorer_id = ""
+        for name in ("bi-scorer", "bi-victim-scorer"):
+            scorer_id = scorer_id or call("/scorers/register", {
+                "experiment_id": e, "name": name, "serialized_scorer": BUILTIN_SCORER}, v3=True)["scorer_id"]
+        self.ids.update(t=t, T=t.upper(), y=y, A=a, B=b, D=main_ds, F=victim_ds,
+                        G=json.loads(records)[0]["dataset_record_id"], S=scorer_id)
+
+    #: ids each server generates for itself: masked as ``<key>`` in messages and read-backs
+    GENERATED = ("A", "B", "D", "F", "G", "S")
+
+    def mask(self, text: str) -> str:
+        for key in self.GENERATED:
+            if key in self.ids:
+                text = text.replace(self.ids[key], f"<{key}>")
+        return text
 
     def normaliser(self) -> Normaliser:
         n = Normaliser(self.suffix)
@@ -219,5 +273,5 @@ def comparable_message(side: Side, message: Any) -> Any:
     """
     if not isinstance(message, str):
         return message
-    text = stable_prefix(message)
+    text = stable_prefix(side.mask(message))
     return side.normaliser().text(text)

@@ -451,6 +451,7 @@ def path_params(draw: st.DrawFn, specs: tuple[RouteSpec, ...]) -> BadRequest:
     where = [name for name, present in (
         ("url-path", "${a}/" in url), ("model-id", "/logged-models/${" in url),
         ("tag-key", "/tags/k" in url), ("query-path", any(k in PATH_FIELDS for k, _ in pairs)),
+        ("genai-id", any(key in url for key in PATH_POOLS)),
     ) if present]
     choice = draw(st.sampled_from(where or ["query-path"]))
     raw_field = None
@@ -461,6 +462,11 @@ def path_params(draw: st.DrawFn, specs: tuple[RouteSpec, ...]) -> BadRequest:
         value = draw(st.one_of(st.sampled_from(LOGGED_MODEL_IDS).map(_model_id_segment), SEGMENTS))
         for key in ("${m}", "${n}"):
             url = url.replace("/logged-models/" + key, "/logged-models/" + value, 1)
+    elif choice == "genai-id":
+        # a trace, assessment or dataset id in the path: from its pool (percent-encoded), or odd
+        key = draw(st.sampled_from([key for key in PATH_POOLS if key in url]))
+        value = draw(st.one_of(st.sampled_from(PATH_POOLS[key]).map(_model_id_segment), SEGMENTS))
+        url = url.replace(key, value, 1)
     elif choice == "tag-key":
         url = url.replace("/tags/k", "/tags/" + draw(SEGMENTS), 1)
     else:
@@ -474,4 +480,5 @@ def path_params(draw: st.DrawFn, specs: tuple[RouteSpec, ...]) -> BadRequest:
         body = spec.raw_body
     elif spec.message is not None and method != "GET":
         body, headers = dumps(obj(spec.base)).encode(), JSON
-    return BadRequest(method, url, query=query, body=body, headers=headers, group="paths", touches=_touches(spec))
+    return BadRequest(method, url, query=query, body=body, headers=headers + _headers(spec), group="paths",
+                      touches=_touches(spec))
