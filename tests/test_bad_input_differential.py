@@ -169,7 +169,7 @@ class Pair:
         if not problems and real.status == 200 and touched:
             problems += self._state_differences(touched)
             if problems:
-                self.diverged = request.describe()
+                self.diverged = "\n".join([request.describe()] + problems)
         if problems:
             known = next((name for name, matches in KNOWN_DIVERGENCES.items()
                           if matches(request, real, fake)), None)

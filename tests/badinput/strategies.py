@@ -159,7 +159,7 @@ def mutated_object(draw: st.DrawFn, body: Obj, message: Message, spec: RouteSpec
             return body.replaced(f.name, draw(mutated_object(current, f.message, spec, depth + 1)))
     # insert: a field (either spelling), an unknown key or an extension-like key, anywhere
     names = [f.name for f in message.fields] + [f.json_name for f in message.fields]
-    key = draw(st.one_of(st.sampled_from(names), KEYS))
+    key = draw(st.one_of(st.sampled_from(names), KEYS) if names else KEYS)  # opaque messages: no names
     value = draw(_value_for(spec, key) if depth == 0 else VALUES)
     return body.with_pair(draw(st.integers(0, len(body.pairs))), key, value)
 
