@@ -260,6 +260,8 @@ class TraceStore:
             tags[ARTIFACT_LOCATION_TAG] = self._location_tag(experiment, info.trace_id)
             for assessment in info.assessments:
                 assessment.trace_id = info.trace_id
+                # drawn only now that the trace is accepted: a refused one moves no id generator
+                assessment.assessment_id = assessment.assessment_id or f"a-{self.tracking.ids.hex_id()}"
             if existing is None:
                 info.metadata, info.tags = metadata, tags
                 info.linked_runs = self._links_of(info.trace_id)
@@ -536,6 +538,8 @@ class TraceStore:
                     raise not_found(f"Assessment with ID '{assessment.overrides}' not found "
                                     f"for trace '{assessment.trace_id}'")
                 target.valid = False
+            # drawn only once accepted: a refused create moves no id generator
+            assessment.assessment_id = assessment.assessment_id or f"a-{self.tracking.ids.hex_id()}"
             trace.assessments.append(assessment)
             return copy.deepcopy(assessment)
 

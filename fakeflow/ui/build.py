@@ -19,7 +19,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-EXPECTED_VERSION = "3.17.2"
+from fakeflow.ui import EXPECTED_VERSION
+
 BUILD_IN_WHEEL = "mlflow/server/js/build/"
 VERSION_FILE = "MLFLOW_VERSION"
 FETCH_COMMAND = "fakeflow fetch-ui"

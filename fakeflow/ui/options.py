@@ -7,8 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from fakeflow.ui.build import EXPECTED_VERSION, UiBuildMissing, fetch_ui, find_ui_build
-from fakeflow.ui.static import UiApp
+from fakeflow.ui import EXPECTED_VERSION
 
 
 def add_arguments(serve: argparse.ArgumentParser) -> None:
@@ -29,6 +28,9 @@ def wrap(args: argparse.Namespace, app: Any, security: Any) -> Any | None:
     """``app`` behind the UI when asked for; None (after a message) when no build is found."""
     if not (args.ui or args.ui_build):
         return app
+    from fakeflow.ui.build import UiBuildMissing, find_ui_build  # only when the UI is asked for
+    from fakeflow.ui.static import UiApp
+
     try:
         build = find_ui_build(args.ui_build)
     except UiBuildMissing as error:
@@ -40,6 +42,8 @@ def wrap(args: argparse.Namespace, app: Any, security: Any) -> Any | None:
 
 
 def fetch(args: argparse.Namespace) -> int:
+    from fakeflow.ui.build import UiBuildMissing, fetch_ui
+
     try:
         where = fetch_ui(version=args.version)
     except (UiBuildMissing, subprocess.CalledProcessError, OSError) as error:

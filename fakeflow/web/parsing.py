@@ -204,7 +204,39 @@ def _convert_scalar(value: Any, f: Field) -> Any:
         return value
     if kind == "enum":
         return _convert_enum(value, f)
+    if kind in _WELL_KNOWN:
+        return _WELL_KNOWN[kind](value)
     raise _ParseError()
+
+
+def _any_value(value: Any) -> Any:
+    """google.protobuf.Value: any JSON value is one."""
+    return value
+
+
+def _timestamp(value: Any) -> str:
+    """google.protobuf.Timestamp: an RFC 3339 string (kept as written; read it when used)."""
+    from fakeflow.web.trace_render import parse_timestamp_ms
+
+    try:
+        parse_timestamp_ms(value)
+    except (ValueError, TypeError):
+        raise _ParseError()
+    return value
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    """map<string, string>: an object whose values are all strings."""
+    if not isinstance(value, dict) or any(
+            not isinstance(v, str) or _LONE_SURROGATE.search(v) for v in value.values()):
+        raise _ParseError()
+    return dict(value)
+
+
+#: well-known message types and maps, parsed as protobuf's JSON parser does
+_WELL_KNOWN: dict[str, Callable[[Any], Any]] = {
+    "value": _any_value, "timestamp": _timestamp, "map": _string_map,
+}
 
 
 def _convert_int(value: Any, kind: str) -> int:

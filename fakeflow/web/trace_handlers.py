@@ -66,7 +66,25 @@ LINK_PROMPTS = Message("LinkPromptsToTrace", (
     S("trace_id"),
     M("prompt_versions", Message("PromptVersionRef", (S("name"), S("version")))),
 ))
-CREATE_ASSESSMENT = Message("CreateAssessment", (M("assessment", _OPAQUE, repeated=False),))
+_ASSESSMENT_ERROR = Message("AssessmentError", (S("error_code"), S("error_message"), S("stack_trace")))
+ASSESSMENT = Message("Assessment", (
+    S("assessment_id"), S("assessment_name"), S("trace_id"), S("span_id"),
+    M("source", Message("AssessmentSource", (
+        Field("source_type", "enum", enum=tuple((name, i) for i, name in enumerate(SOURCE_TYPES))),
+        S("source_id"))), repeated=False),
+    Field("create_time", "timestamp"), Field("last_update_time", "timestamp"),
+    M("feedback", Message("Feedback", (Field("value", "value"), M("error", _ASSESSMENT_ERROR,
+                                                                   repeated=False))), repeated=False),
+    M("expectation", Message("Expectation", (
+        Field("value", "value"),
+        M("serialized_value", Message("SerializedValue", (S("serialization_format"), S("value"))),
+          repeated=False))), repeated=False),
+    M("issue", Message("IssueReference", (S("issue_name"),)), repeated=False),
+    S("rationale"), M("error", _ASSESSMENT_ERROR, repeated=False), Field("metadata", "map"),
+    S("overrides"), Field("valid", "bool"),
+))
+# MLflow reads the assessment as protobuf parses it: up to its first bad value, the rest dropped
+CREATE_ASSESSMENT = Message("CreateAssessment", (M("assessment", ASSESSMENT, repeated=False),))
 UPDATE_ASSESSMENT = Message("UpdateAssessment", (M("assessment", _OPAQUE, repeated=False),
                                                  M("update_mask", _OPAQUE, repeated=False)))
 
@@ -96,7 +114,7 @@ def _string_map(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int, ids: Any) -> Assessment:
+def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int) -> Assessment:
     source = raw.get("source") or {}
     source_type = source.get("source_type") or source.get("sourceType") or "SOURCE_TYPE_UNSPECIFIED"
     if isinstance(source_type, int):
@@ -109,6 +127,8 @@ def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int, ids: Any
         serialized = expectation.get("serialized_value") or expectation.get("serializedValue")
         if serialized is not None:
             value = json.loads(serialized.get("value", "null"))
+        elif value is None:  # MLflow's Expectation refuses a missing (or null) value
+            raise invalid("The `value` field must be specified.")
         if value is not None and not isinstance(value, (int, float, bool, str)):
             serialized = {"serialization_format": "JSON_FORMAT", "value": json.dumps(value)}
     elif raw.get("feedback") is not None:
@@ -122,7 +142,8 @@ def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int, ids: Any
     update = raw.get("last_update_time") or raw.get("lastUpdateTime")
     create_ms = _ms(create, render.parse_timestamp_ms) if create else now
     return Assessment(
-        assessment_id=raw.get("assessment_id") or f"a-{ids.hex_id()}",
+        # none given: the store draws one once the request is accepted (a refusal draws none)
+        assessment_id=raw.get("assessment_id") or "",
         name=raw.get("assessment_name") or raw.get("assessmentName") or "",
         trace_id=trace_id,
         source_type=source_type,
@@ -201,7 +222,7 @@ def _trace_from_json(raw: Any, store: TrackingStore) -> Trace:
         response_preview=info.get("response_preview"),
         metadata=_string_map(info.get("trace_metadata")),
         tags=_string_map(info.get("tags")),
-        assessments=[_assessment_from_json(a, trace_id, now, store.ids)
+        assessments=[_assessment_from_json(a, trace_id, now)
                      for a in info.get("assessments") or []],
     )
 
@@ -297,8 +318,18 @@ def _batch_args(request: Request) -> tuple[list[str], list[str] | None]:
     ])
     has_experiments = "experiment_ids" in (request.args if request.method == "GET"
                                            else read_json_body(request))
-    return list(msg.get("trace_ids", [])), (list(msg.get("experiment_ids", []))
-                                            if has_experiments else None)
+    trace_ids = list(msg.get("trace_ids", []))
+    if not (has_experiments and trace_ids):
+        return trace_ids, None if not has_experiments else list(msg.get("experiment_ids", []))
+    from fakeflow.state.validation import check_sqlite_integer, parse_experiment_id
+
+    # MLflow reads each experiment id as a Python int ("abc" refused, " 7" and "07" are 7)
+    experiment_ids = []
+    for raw in msg.get("experiment_ids", []):
+        number = parse_experiment_id(raw)
+        check_sqlite_integer(number)
+        experiment_ids.append(str(number))
+    return trace_ids, experiment_ids
 
 
 def batch_get_traces(store: TrackingStore, request: Request) -> Any:
@@ -421,13 +452,30 @@ def _assessment_path(request: Request) -> list[str]:
 
 
 def create_assessment(store: TrackingStore, request: Request) -> Payload:
-    read_request(request, CREATE_ASSESSMENT, [("assessment", [REQUIRED])])
+    msg = read_request(request, CREATE_ASSESSMENT, [("assessment", [REQUIRED])])
     trace_id = _assessment_path(request)[0]
-    raw = read_json_body(request)["assessment"]
-    assessment = _assessment_from_json(raw, trace_id, store.clock.now_ms(), store.ids)
-    assessment.assessment_id = f"a-{store.ids.hex_id()}"
+    raw = _one_value_kind(msg.get("assessment") or {})  # as far as protobuf parsed it
+    assessment = _assessment_from_json(raw, trace_id, store.clock.now_ms())
+    assessment.assessment_id = ""  # MLflow makes up its own; the store draws it once accepted
     created = _traces(store).create_assessment(assessment)
     return {"assessment": render.assessment(created)}
+
+
+_VALUE_KINDS = ("feedback", "expectation", "issue")
+
+
+def _one_value_kind(parsed: dict[str, Any]) -> dict[str, Any]:
+    """The fields before a second member of the assessment's value oneof: protobuf's parser
+    refuses the second, and MLflow goes on with what it had parsed."""
+    seen = 0
+    out: dict[str, Any] = {}
+    for key, value in parsed.items():
+        if key in _VALUE_KINDS:
+            seen += 1
+            if seen > 1:
+                break
+        out[key] = value
+    return out
 
 
 def get_assessment(store: TrackingStore, request: Request) -> Payload:

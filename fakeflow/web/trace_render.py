@@ -104,9 +104,8 @@ def assessment(a: Assessment) -> Payload:
     out["create_time"] = timestamp(a.create_time_ms)
     out["last_update_time"] = timestamp(a.last_update_time_ms)
     if a.kind == "feedback":
-        feedback: Payload = {}
-        if a.value is not None:
-            feedback["value"] = a.value
+        # a feedback without a value reads back as a null Value in MLflow, never as no value
+        feedback: Payload = {"value": a.value}
         if a.error:
             feedback["error"] = dict(a.error)
         out["feedback"] = feedback
