@@ -395,7 +395,7 @@ class _Handler:
     def _head(self, state: dict[str, Any], environ: dict[str, Any]) -> bytes:
         code = int(state["status"].split(" ", 1)[0])
         names = {name.lower() for name, _ in state["headers"]}
-        lines = [f"HTTP/1.1 {state['status']}"]
+        lines = [f"HTTP/1.1 {status_line(code)}"]  # the standard phrase, as uvicorn writes it
         lines += [f"{name}: {value}" for name, value in state["headers"]]
         if "date" not in names:
             lines.append(f"Date: {self.date_time_string()}")

@@ -128,3 +128,14 @@ def test_a_request_cut_short_is_never_handed_to_the_app_whole():
             s.shutdown(socket.SHUT_WR)
             assert s.recv(4096) == b""
     assert seen == ["cut"]
+
+
+def test_status_lines_carry_the_standard_phrase_whatever_the_app_wrote():
+    """uvicorn (in front of MLflow) writes the standard reason phrase; so does fakeflow."""
+    def shouting(environ, start_response):
+        start_response("404 NOT FOUND", [("Content-Length", "0")])
+        return [b""]
+
+    with ThreadedServer(shouting) as server:
+        answer = _raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 404 Not Found\r\n")

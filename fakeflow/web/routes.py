@@ -118,6 +118,16 @@ SERVICE_ROUTES: list[Route] = [
     Route("/ajax-api/3.0/mlflow/server-info", GET, service.server_info),
 ]
 
+# RPCs 3.17.2 registers from its protos without a handler (an empty 404; another method is a
+# 405). The third path lacks a slash in MLflow's proto, and the server serves it so.
+UNHANDLED_RPC_ROUTES: list[Route] = [
+    Route(f"/{api}/2.0{path}", (method,), service.unhandled_rpc)
+    for api in ("api", "ajax-api")
+    for path, method in (("/mlflow/unified-traces", GET[0]),
+                         ("/mlflow/get-online-trace-details", GET[0]),
+                         ("mlflow/experiments/search-datasets", POST[0]))
+]
+
 
 # The GraphQL endpoint MLflow's web UI queries (needs the optional "ui" extra: graphql-core).
 UI_ROUTES: list[Route] = [
@@ -289,4 +299,5 @@ def all_routes() -> list[Route]:
     routes += SCORER_ROUTES
     routes += EVAL_DATASET_ROUTES
     routes += UI_SUPPORT_ROUTES
+    routes += UNHANDLED_RPC_ROUTES
     return routes + SERVICE_ROUTES + UI_ROUTES + ARTIFACT_UI_ROUTES + COMET_ROUTES

@@ -33,3 +33,9 @@ def version(store: TrackingStore, request: Request) -> Response:
 
 def server_info(store: TrackingStore, request: Request) -> Response:
     return Response(json.dumps(_SERVER_INFO, separators=(",", ":")), mimetype="application/json")
+
+
+def unhandled_rpc(store: TrackingStore, request: Request) -> Response:
+    """An RPC MLflow's server registers from its protos but has no handler for (Databricks
+    ones): an empty 404, not the 404 page of an unknown path."""
+    return Response(b"", status=404, mimetype="text/html")

@@ -27,6 +27,18 @@ CASES = [
         Step("GET", "/api/1.0/mlflow/experiments/get", query={"experiment_id": "0"}),
     ),
     case(
+        "route-rpcs-without-handler",
+        *(Step(method, f"/{api}/2.0{path}", query={"trace_id": "x"},
+               wire_headers=("content-type", "content-length"))
+          for api in ("api", "ajax-api")
+          for path, method in (("/mlflow/unified-traces", "GET"),
+                               ("/mlflow/get-online-trace-details", "GET"),
+                               ("mlflow/experiments/search-datasets", "POST"))),
+        Step("POST", API + "/unified-traces", json={}, note="another method: 405"),
+        Step("GET", "/api/2.0mlflow/experiments/search-datasets"),
+        doc="RPCs 3.17.2 registers without a handler answer an empty 404, not the 404 page.",
+    ),
+    case(
         "route-wrong-methods",
         Step("GET", API + "/runs/search", query={"experiment_ids": "0"}),
         Step("GET", API + "/experiments/create", query={"name": "x"}),
