@@ -14,13 +14,21 @@ bytes, unknown or huge ids. After an accepted write, what it may have changed (r
 experiments, registered models and versions, logged models, artifact listings and bytes) must
 read back alike on both servers.
 
+Last, MLflow 3 tracing and the GenAI routes (tests/badinput/trace_routes.py): the v2 and v3
+trace routes, assessments, OTLP/JSON span export, trace analytics, the UI's trace download,
+evaluation datasets and registered scorers, with odd trace, assessment and dataset ids in their
+paths; accepted writes read back alike (server-made ids and clocks masked).
+
 ``FAKEFLOW_BADINPUT_EXAMPLES`` (default 150) sets the examples per tracking group,
-``FAKEFLOW_BADINPUT_MODEL_EXAMPLES`` (default two thirds of that) per model-surface group; the
-run is derandomized and database-less, so CI sees the same requests every time.
+``FAKEFLOW_BADINPUT_MODEL_EXAMPLES`` (default two thirds of that) per model-surface group,
+``FAKEFLOW_BADINPUT_TRACE_EXAMPLES`` (default 80) per tracing and GenAI group; the run is
+derandomized and database-less, so CI sees the same requests every time
+(``FAKEFLOW_BADINPUT_RANDOM=1`` draws new ones for the tracing and GenAI groups).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -59,8 +67,8 @@ SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 MODEL_SETTINGS = settings(SETTINGS, max_examples=MODEL_EXAMPLES)
-#: the tracing, evaluation-dataset and scorer groups (14 of them): fewer again, for CI's time
-TRACE_EXAMPLES = int(os.environ.get("FAKEFLOW_BADINPUT_TRACE_EXAMPLES", "40"))
+#: the tracing, evaluation-dataset and scorer groups (12 of them): fewer each, for CI's time
+TRACE_EXAMPLES = int(os.environ.get("FAKEFLOW_BADINPUT_TRACE_EXAMPLES", "80"))
 TRACE_SETTINGS = settings(
     SETTINGS, max_examples=TRACE_EXAMPLES,
     derandomize=os.environ.get("FAKEFLOW_BADINPUT_RANDOM", "") == "",
@@ -119,7 +127,17 @@ def _issue_assessment(request: BadRequest, real: Answer, fake: Answer) -> bool:
     return "/assessments" in request.path and b'"issue"' in (request.body or b"")
 
 
+def _empty_brackets_in_a_filter(request: BadRequest, real: Answer, fake: Answer) -> bool:
+    # sqlparse reads "[]" as one (empty bracketed) name, fakeflow's lexer as "[" and "]", so the
+    # refusal quotes "[]" against "[, ]" (status and code agree). Not fixed yet: the fix belongs
+    # to fakeflow/search/lexer.py, shared by every search grammar.
+    return (real.status == fake.status == 400 and isinstance(fake.error[1], str)
+            and fake.error[1].startswith("Invalid clause(s) in filter string: ")
+            and fake.error[1].replace("[, ]", "[]") == real.error[1])
+
+
 KNOWN_DIVERGENCES: dict[str, Callable[[BadRequest, Answer, Answer], bool]] = {
+    "an empty bracketed name in a filter is quoted split": _empty_brackets_in_a_filter,
     "issue assessments are not modelled": _issue_assessment,
     "relative local model source quoted below the server's cwd": _local_source_below_the_servers_cwd,
     "chunked request body": _chunked_body,
@@ -153,6 +171,8 @@ class Pair:
         self.unexpected: list[BaseException] = []
         #: the request after which the two servers' prepared entities read back differently
         self.diverged: str | None = None
+        #: the last requests and both answers' statuses, to show what led up to a divergence
+        self.recent: collections.deque[str] = collections.deque(maxlen=6)
         fake.app.on_unexpected_error = self.unexpected.append
         self.real = Side("mlflow", real_url, suffix)
         self.fake = Side("fakeflow", fake.url, suffix, store=fake.app.store)
@@ -177,7 +197,9 @@ class Pair:
         if not problems and real.status == 200 and touched:
             problems += self._state_differences(touched)
             if problems:
-                self.diverged = "\n".join([request.describe()] + problems)
+                self.diverged = "\n".join([request.describe()] + problems
+                                          + ["requests before it:"] + list(self.recent))
+        self.recent.append(f"  {real.status}/{fake.status} {_short(request.describe(), 400)}")
         if problems:
             known = next((name for name, matches in KNOWN_DIVERGENCES.items()
                           if matches(request, real, fake)), None)
@@ -238,6 +260,8 @@ class Pair:
     def close(self) -> None:
         self.real.close()
         self.fake.close()
+        left = self.real.remove_scorers()  # later tests list every scorer on the shared server
+        assert not left, f"scorers left on the reference server: {left}"
 
 
 API = "/api/2.0/mlflow"

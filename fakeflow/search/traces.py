@@ -743,6 +743,11 @@ def search_traces(store: TraceStore, experiment_ids: list[str], filter_string: s
                   max_results: int, order_by: list[str], page_token: str | None,
                   ) -> tuple[list[Trace], str | None]:
     """One page of the traces of these experiments that pass the filter."""
+    # MLflow refuses ids with a dot ("7.0") before anything else, quoting them cut at 20 chars
+    dotted = ", ".join(e for e in experiment_ids if "." in e)
+    if dotted:
+        raise invalid("Locations must be a list of experiment IDs. Found invalid experiment IDs: "
+                      f"{dotted[:20] + '...' if len(dotted) > 20 else dotted}.")
     validate_max_results(max_results, limit=MAX_RESULTS)
     wanted = []
     for experiment_id in experiment_ids:
@@ -763,6 +768,10 @@ def search_traces(store: TraceStore, experiment_ids: list[str], filter_string: s
     offset = decode_offset_token(page_token)
     if binds_tuple(clauses):
         raise _bind_error()
+    from fakeflow.state.validation import check_sqlite_integer
+
+    for experiment_id in wanted:  # SQLite binds them when the query runs
+        check_sqlite_integer(int(experiment_id))
     found = [t for t in scoped() if query.matches(t)]
     ordered = sort_traces(found, keys)
     start = max(offset, 0)

@@ -407,12 +407,17 @@ class EvalDatasetStore:
     def upsert_records(self, dataset_id: str, records: Any) -> tuple[int, int]:
         """(inserted, updated). Works on copies and commits only if every record is accepted."""
         with self.lock:
+            drawn_from = self.tracking.ids.getstate()
             try:
                 return self._upsert(dataset_id, records)
-            except Crash as crash:
-                raise MlflowError(str(crash), INTERNAL_ERROR) from None
-            except (AttributeError, TypeError, ValueError, KeyError) as error:
-                raise MlflowError(str(error), INTERNAL_ERROR) from None
+            except BaseException as error:
+                # record ids are drawn as records are read: a refused batch puts them back
+                self.tracking.ids.setstate(drawn_from)
+                if isinstance(error, Crash):
+                    raise MlflowError(str(error), INTERNAL_ERROR) from None
+                if isinstance(error, (AttributeError, TypeError, ValueError, KeyError)):
+                    raise MlflowError(str(error), INTERNAL_ERROR) from None
+                raise
 
     def _upsert(self, dataset_id: str, records: Any) -> tuple[int, int]:
         now = self.tracking.clock.now_ms()
@@ -486,6 +491,9 @@ class EvalDatasetStore:
         if page_token:
             cursor = _decode_cursor(page_token)
             if isinstance(cursor, int):
+                from fakeflow.state.validation import check_sqlite_integer
+
+                check_sqlite_integer(cursor)  # SQLite binds the offset: past int64 it fails
                 rows = rows[max(cursor, 0):] if cursor >= 0 else rows
             else:
                 created, record_id = cursor

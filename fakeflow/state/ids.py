@@ -40,6 +40,14 @@ class IdFactory:
         self.seed = seed
         self._random = random.Random(seed) if seed is not None else None
 
+    def getstate(self) -> object:
+        """Where a seeded sequence stands, so that a refused request can put back what it drew."""
+        return None if self._random is None else self._random.getstate()
+
+    def setstate(self, state: object) -> None:
+        if state is not None and self._random is not None:
+            self._random.setstate(state)  # type: ignore[arg-type]
+
     def hex_id(self) -> str:
         if self._random is None:
             return uuid.uuid4().hex

@@ -69,7 +69,8 @@ class Assessment:
     #: Expectation only: {"serialization_format", "value"} instead of ``value``.
     serialized_value: dict[str, str] | None = None
     span_id: str = ""
-    rationale: str = ""
+    #: Feedback only; None: never given ("" is a rationale an update cleared, and MLflow shows it)
+    rationale: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     overrides: str = ""
     valid: bool = True
@@ -127,8 +128,10 @@ def _duplicate_links(links: Sequence[tuple[str, str]], destination_type: str, no
                      ids: Any) -> MlflowError:
     """A link twice in one request (``(trace id, destination id)`` pairs): MLflow inserts
     both association rows and SQLite refuses the second (the whole request is rolled back)."""
+    drawn_from = ids.getstate()
     rows = ", ".join(f"('{ids.hex_id()}', 'trace', {t!r}, {destination_type!r}, {d!r}, {now})"
                      for t, d in links)
+    ids.setstate(drawn_from)  # the request is refused: the ids it quotes were never stored
     return MlflowError(
         "(sqlite3.IntegrityError) UNIQUE constraint failed: entity_associations.source_type, "
         "entity_associations.source_id, entity_associations.destination_type, "
@@ -293,10 +296,12 @@ class TraceStore:
     # ---- the deprecated v2 trace routes (still served by 3.17.2) ----------------------------
 
     def start_trace_v2(self, experiment_id: str, timestamp_ms: int, metadata: dict[str, str],
-                       tags: dict[str, str], trace_id: str) -> Trace:
+                       tags: dict[str, str], trace_id: str | None = None) -> Trace:
         """StartTrace (v2): a new IN_PROGRESS trace under a server-chosen id."""
         with self.lock:
             experiment = self._active_experiment(experiment_id)
+            # drawn once the experiment is accepted: a refused start moves no id generator
+            trace_id = trace_id or self.tracking.ids.hex_id()
             trace = Trace(trace_id, experiment.experiment_id, timestamp_ms, None, "IN_PROGRESS",
                           metadata=analytics.merge_info_metadata({}, metadata),
                           tags=dict(tags),

@@ -87,6 +87,11 @@ def _legacy_routing() -> _Routing:
     return _Routing([*all_routes(), *legacy_routes()])
 
 
+#: Paths MLflow serves only through a FastAPI route (POST): any other method reaches its Flask
+#: app, which has no such path (404, not 405).
+_FASTAPI_ONLY = frozenset({"/v1/traces"})
+
+
 class FakeflowApp:
     """A WSGI app that answers like an MLflow 3.17.2 server backed by ``store``."""
 
@@ -135,6 +140,8 @@ class FakeflowApp:
         return [data]
 
     def _dispatch_via_map(self, request: Request) -> Response:
+        if request.path in _FASTAPI_ONLY:  # another method falls through to Flask: no such path
+            return NotFound().get_response(request.environ)
         adapter = self._routing.map.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
             return self._options(adapter, request)

@@ -65,11 +65,15 @@ def create_dataset(store: TrackingStore, request: Request) -> Payload:
         ("name", [REQUIRED, STRING]), ("experiment_ids", [ARRAY]), ("tags", [STRING]),
     ])
     tags = _json_text(msg["tags"]) if msg.get("tags") else None
+    drawn_from = store.ids.getstate()  # (the route runs under the store lock)
     try:
         dataset, experiment_ids = _datasets(store).create_dataset(
             msg.get("name", ""), tags, list(msg.get("experiment_ids") or []))
-    except (AttributeError, TypeError, KeyError) as error:  # MLflow's session turns these into 500s
-        raise MlflowError(str(error), INTERNAL_ERROR) from None
+    except BaseException as error:
+        store.ids.setstate(drawn_from)  # the id drawn for a refused dataset was never stored
+        if isinstance(error, (AttributeError, TypeError, KeyError)):  # MLflow's session: 500s
+            raise MlflowError(str(error), INTERNAL_ERROR) from None
+        raise
     if not isinstance(dataset.created_by, (str, type(None))):
         raise InternalServerError()  # stored, but MLflow cannot put a non-text user in its answer
     return {"dataset": render.dataset(dataset, experiment_ids)}

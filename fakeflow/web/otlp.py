@@ -48,13 +48,19 @@ def parse_export(body: bytes, media_type: str) -> Any:
     """The ExportTraceServiceRequest, or OtlpError(400) as MLflow refuses a bad body."""
     trace_service_pb2, json_format = _proto_modules()
     request = trace_service_pb2.ExportTraceServiceRequest()
+    from google.protobuf.message import DecodeError
+
     try:
         if media_type == "application/json":
             json_format.Parse(_hex_ids_to_base64(body), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
-    except Exception:
+    except (DecodeError, json_format.ParseError, ValueError):
         raise OtlpError(400, "Invalid OpenTelemetry format")
+    except Exception:
+        # MLflow's route catches only the errors above: a body of the wrong shape (a list, an
+        # int where spans belong) escapes it, and Starlette answers a plain-text 500
+        raise OtlpError(500, "Internal Server Error")
     if not request.resource_spans:
         raise OtlpError(400, "Invalid OpenTelemetry format - no spans found")
     return request

@@ -26,7 +26,9 @@ INTLIKE = "intlike"
 FLOATLIKE = "floatlike"
 ARRAY = "array"
 ITEM_STRINGS = "item_strings"
-_TYPE_CHECKS = {STRING, INTLIKE, FLOATLIKE, ARRAY, ITEM_STRINGS}
+BOOL = "bool"
+#: MLflow's type checks: skipped when protobuf parsed the whole message
+_TYPE_CHECKS = {STRING, INTLIKE, FLOATLIKE, ARRAY, ITEM_STRINGS, BOOL}
 
 
 class CheckFailed(Exception):
@@ -329,6 +331,7 @@ def _apply_check(check: Check, param: str, value: Any) -> None:
             FLOATLIKE: _floatlike,
             ARRAY: lambda v: isinstance(v, list),
             ITEM_STRINGS: lambda v: all(isinstance(i, str) for i in v),
+            BOOL: lambda v: isinstance(v, bool),
         }[check](value)
     except CheckFailed as failure:
         message = failure.args[0] if failure.args else _invalid_value(param, value)

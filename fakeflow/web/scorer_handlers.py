@@ -9,9 +9,10 @@ import os
 import re
 from typing import Any
 
+from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Request, Response
 
-from fakeflow.state.errors import invalid
+from fakeflow.state.errors import MlflowError, invalid
 from fakeflow.state.scorers import ScorerStore, ScorerVersion
 from fakeflow.state.tracking import TrackingStore
 from fakeflow.state.validation import check_sqlite_integer, parse_experiment_id
@@ -207,5 +208,12 @@ def online_scoring_configs(store: TrackingStore, request: Request) -> Response:
                     for key in request.args}
     else:
         raw = read_json_body(request)
+    if not isinstance(raw, (dict, list, str)):
+        raise InternalServerError()  # MLflow's `in` test on a number or null body fails: a 500
     validate_schema(raw, [("scorer_ids", [REQUIRED, ARRAY, ITEM_STRINGS])], False)
+    for scorer_id in raw["scorer_ids"]:
+        try:  # MLflow's query binds every id: a lone surrogate cannot be encoded for SQLite
+            scorer_id.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise MlflowError(str(error), "INTERNAL_ERROR") from None
     return Response(json.dumps({"configs": []}), mimetype="application/json")

@@ -29,6 +29,7 @@ from fakeflow.web import trace_render as render
 from fakeflow.web.messages import Field, M, Message, S
 from fakeflow.web.parsing import (
     ARRAY,
+    BOOL,
     CheckFailed,
     INTLIKE,
     ITEM_STRINGS,
@@ -61,6 +62,9 @@ DELETE_TRACES = Message("DeleteTraces", (S("experiment_id"), Field("max_timestam
                                          S("request_ids", repeated=True)))
 SET_TRACE_TAG = Message("SetTraceTag", (S("request_id"), S("key"), S("value")))
 DELETE_TRACE_TAG = Message("DeleteTraceTag", (S("request_id"), S("key")))
+# The /3.0 routes read the V3 messages, which name the trace "trace_id" ("request_id" is unknown)
+SET_TRACE_TAG_V3 = Message("SetTraceTagV3", (S("trace_id"), S("key"), S("value")))
+DELETE_TRACE_TAG_V3 = Message("DeleteTraceTagV3", (S("trace_id"), S("key")))
 LINK_TO_RUN = Message("LinkTracesToRun", (S("trace_ids", repeated=True), S("run_id")))
 LINK_PROMPTS = Message("LinkPromptsToTrace", (
     S("trace_id"),
@@ -85,8 +89,9 @@ ASSESSMENT = Message("Assessment", (
 ))
 # MLflow reads the assessment as protobuf parses it: up to its first bad value, the rest dropped
 CREATE_ASSESSMENT = Message("CreateAssessment", (M("assessment", ASSESSMENT, repeated=False),))
-UPDATE_ASSESSMENT = Message("UpdateAssessment", (M("assessment", _OPAQUE, repeated=False),
-                                                 M("update_mask", _OPAQUE, repeated=False)))
+# a FieldMask is a string in JSON: anything else stops protobuf's parse there
+UPDATE_ASSESSMENT = Message("UpdateAssessment", (M("assessment", ASSESSMENT, repeated=False),
+                                                 S("update_mask")))
 
 
 def _traces(store: TrackingStore) -> TraceStore:
@@ -152,7 +157,8 @@ def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int) -> Asses
         last_update_time_ms=_ms(update, render.parse_timestamp_ms) if update else now,
         kind=kind, value=value, error=error, serialized_value=serialized,
         span_id=raw.get("span_id") or raw.get("spanId") or "",
-        rationale=raw.get("rationale") or "",
+        # an Expectation has no rationale in MLflow: one sent with it is dropped
+        rationale=(raw.get("rationale") or None) if kind == "feedback" else None,
         metadata=_string_map(raw.get("metadata")),
         overrides=raw.get("overrides") or "",
         valid=True if raw.get("valid") is None else bool(raw.get("valid")),
@@ -251,6 +257,8 @@ def export_otlp(store: TrackingStore, request: Request) -> Response:
         body = _decompress(request.get_data(cache=True), request.headers.get("Content-Encoding"))
         spans, resource_tags = otlp.decode_spans(otlp.parse_export(body, media_type))
     except otlp.OtlpError as error:
+        if error.status == 500:  # Starlette's answer to an exception that escaped the route
+            return Response(error.detail, status=500, mimetype="text/plain")
         return _fastapi_error(error.status, error.detail)
     if spans:
         try:
@@ -300,15 +308,10 @@ def get_trace_info_v3(store: TrackingStore, request: Request) -> Any:
 
 def get_trace(store: TrackingStore, request: Request) -> Any:
     msg = read_request(request, GET_TRACE, [("trace_id", [STRING, REQUIRED]),
-                                            ("allow_partial", [_bool_check])])
+                                            ("allow_partial", [BOOL])])
     trace, spans = _traces(store).get_trace(msg.get("trace_id", ""),
                                             msg.get("allow_partial", False))
     return render.compact({"trace": render.trace_with_spans(trace, spans)})
-
-
-def _bool_check(value: Any) -> None:
-    if not isinstance(value, bool):
-        raise CheckFailed()
 
 
 def _batch_args(request: Request) -> tuple[list[str], list[str] | None]:
@@ -405,14 +408,16 @@ def _tag_trace_id(request: Request) -> str:
 
 
 def set_trace_tag(store: TrackingStore, request: Request) -> Payload:
-    msg = read_request(request, SET_TRACE_TAG, [("key", [STRING, REQUIRED]), ("value", [STRING])])
+    message = SET_TRACE_TAG_V3 if "/3.0/" in request.path else SET_TRACE_TAG
+    msg = read_request(request, message, [("key", [STRING, REQUIRED]), ("value", [STRING])])
     _check_mutable(msg.get("key", ""), "set")
     _traces(store).set_tag(_tag_trace_id(request), msg.get("key", ""), msg.get("value", ""))
     return {}
 
 
 def delete_trace_tag(store: TrackingStore, request: Request) -> Payload:
-    msg = read_request(request, DELETE_TRACE_TAG, [("key", [STRING, REQUIRED])])
+    message = DELETE_TRACE_TAG_V3 if "/3.0/" in request.path else DELETE_TRACE_TAG
+    msg = read_request(request, message, [("key", [STRING, REQUIRED])])
     _check_mutable(msg.get("key", ""), "deleted")
     _traces(store).delete_tag(_tag_trace_id(request), msg.get("key", ""))
     return {}
@@ -495,13 +500,14 @@ def _mask_paths(mask: Any) -> list[str]:
 
 
 def update_assessment(store: TrackingStore, request: Request) -> Payload:
-    read_request(request, UPDATE_ASSESSMENT, [("assessment", [REQUIRED]),
-                                              ("update_mask", [REQUIRED])])
+    msg = read_request(request, UPDATE_ASSESSMENT, [("assessment", [REQUIRED]),
+                                                    ("update_mask", [REQUIRED])])
     trace_id, _, assessment_id = _assessment_path(request)[:3]
-    body = read_json_body(request)
-    raw = body["assessment"] if isinstance(body["assessment"], dict) else {}
+    # what protobuf parsed: a parse that stopped (in the assessment) before the mask leaves it empty
+    raw = msg.get("assessment") or {}
+    mask = read_json_body(request)["update_mask"] if "update_mask" in msg else None
     changes: dict[str, Any] = {}
-    for path in _mask_paths(body["update_mask"]):
+    for path in _mask_paths(mask):
         if path == "assessment_name":
             changes["name"] = raw.get("assessment_name", raw.get("assessmentName", ""))
         elif path == "expectation":
@@ -547,9 +553,14 @@ SEARCH_TRACES_V2 = Message("SearchTraces", (S("experiment_ids", repeated=True), 
 
 
 def _map_key_present(value: Any) -> None:
-    """MLflow's map check: a list whose entries all have a key."""
-    if not isinstance(value, list) or any(not item.get("key") for item in value):
+    """MLflow's map check: a list whose entries all have a key (anything but null or "")."""
+    if not isinstance(value, list):
         raise CheckFailed()
+    for item in value:
+        if not isinstance(item, dict):
+            raise InternalServerError()  # MLflow's entry.get("key") on a non-object
+        if item.get("key") is None or item.get("key") == "":
+            raise CheckFailed()
 
 
 def _pairs(items: Any) -> dict[str, str]:
@@ -592,7 +603,7 @@ def start_trace_v2(store: TrackingStore, request: Request) -> Payload:
     parse_experiment_id(experiment_id)
     trace = _traces(store).start_trace_v2(
         experiment_id, msg.get("timestamp_ms", 0), _pairs(msg.get("request_metadata")),
-        _pairs(msg.get("tags")), store.ids.hex_id())
+        _pairs(msg.get("tags")))
     return {"trace_info": trace_info_v2(trace)}
 
 

@@ -116,7 +116,7 @@ def assessment(a: Assessment) -> Payload:
         elif a.value is not None:
             expectation["value"] = a.value
         out["expectation"] = expectation
-    if a.rationale:
+    if a.rationale is not None:
         out["rationale"] = a.rationale
     if a.metadata:
         out["metadata"] = dict(a.metadata)

@@ -259,6 +259,24 @@ class Side:
     def close(self) -> None:
         self._close()
 
+    def remove_scorers(self) -> list[str]:
+        """Deletes every scorer left in this session's experiments; returns what stays listed.
+
+        MLflow lists every experiment's scorers for ``scorers/list?experiment_id=`` (empty), and
+        later tests on a shared reference server ask for exactly that.
+        """
+        url = self.url + "/api/3.0/mlflow/scorers"
+        for key in ("e", "v", "d"):
+            listed = requests.get(url + "/list", params={"experiment_id": self.ids[key]}, timeout=60)
+            for scorer in listed.json().get("scorers", []) if listed.ok else []:
+                requests.delete(url + "/delete", json={"experiment_id": self.ids[key],
+                                                       "name": scorer["scorer_name"]}, timeout=60)
+        left = []
+        for key in ("e", "v", "d"):
+            listed = requests.get(url + "/list", params={"experiment_id": self.ids[key]}, timeout=60)
+            left += [s["scorer_name"] for s in listed.json().get("scorers", [])] if listed.ok else []
+        return left
+
 
 def _chunks(body: bytes) -> bytes:
     pieces: Iterable[bytes] = (body[i:i + 7] for i in range(0, len(body), 7)) if body else ()

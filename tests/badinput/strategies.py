@@ -316,7 +316,8 @@ def shapes(draw: st.DrawFn, specs: tuple[RouteSpec, ...] = ALL) -> BadRequest:
     body = draw(body_bytes(spec))
     content_type = draw(CONTENT_TYPES)
     headers = () if content_type is None else (("Content-Type", content_type),)
-    headers += _headers(spec)[:draw(st.integers(0, len(_headers(spec))))]
+    if _headers(spec):  # (no draw otherwise: the older groups keep their derandomized examples)
+        headers += _headers(spec)[:draw(st.integers(0, len(_headers(spec))))]
     # chunked only where nothing is written: MLflow reads chunked bodies as empty (a known
     # divergence), and an accepted write there would leave the two servers' states apart
     chunked = body is not None and not spec.writes and draw(st.booleans())
