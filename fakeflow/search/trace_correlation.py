@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from fakeflow.search.traces import _bind_error, binds_tuple, compile_filter, parse_filter
-from fakeflow.state.traces import Trace, TraceStore
+from fakeflow.search.traces import (
+    _bind_error, binds_tuple, compile_filter, lazy_traces, parse_filter,
+)
+from fakeflow.state.traces import TraceStore
 from fakeflow.state.validation import check_sqlite_integer, parse_experiment_id
 
 JEFFREYS_PRIOR = 0.5
@@ -33,12 +35,7 @@ class Correlation:
 def correlate(store: TraceStore, experiment_ids: Sequence[str], filter1: str, filter2: str,
               base_filter: str | None) -> Correlation:
     numbers = [parse_experiment_id(e) for e in experiment_ids]
-    scoped_cache: list[list[Trace]] = []
-
-    def scoped() -> list[Trace]:
-        if not scoped_cache:
-            scoped_cache.append(store.in_experiments({str(n) for n in numbers}))
-        return scoped_cache[0]
+    scoped = lazy_traces(store, {str(n) for n in numbers})
 
     # MLflow builds the two filter subqueries, then the base one, then runs one statement:
     # parse errors come in that order, binding errors only once all three were built.

@@ -197,9 +197,6 @@ def _json_string(value: Any) -> Any:
     return parsed if isinstance(parsed, str) else value
 
 
-_token_count, _finite_float = analytics.token_count, analytics.finite_float
-
-
 @dataclass
 class TraceRow:
     """One row of MLflow's trace_info table, with the analytics columns it derives."""
@@ -279,7 +276,7 @@ def _trace_filter(f: MetricFilter, row: TraceRow) -> bool:
         return row.session_id == f.value
     if f.key in (TOKEN_USAGE_KEY, COST_KEY):
         keys = _TOKEN_KEYS if f.key == TOKEN_USAGE_KEY else _COST_KEYS
-        convert = _token_count if f.key == TOKEN_USAGE_KEY else _finite_float
+        convert = analytics.token_count if f.key == TOKEN_USAGE_KEY else analytics.finite_float
         try:
             parsed = json.loads(f.value)
         except ValueError:
@@ -368,7 +365,7 @@ def _span_value(span: dict[str, Any], metric: str) -> Any:
     if metric == "latency":
         end, start = span.get("end_time_unix_nano"), span.get("start_time_unix_nano")
         return None if end is None or start is None else (end - start) // 1_000_000
-    return _finite_float(_span_cost(span).get(metric))
+    return analytics.finite_float(_span_cost(span).get(metric))
 
 
 def _span_matches(span: dict[str, Any], filters: Sequence[MetricFilter]) -> bool:

@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from fakeflow.search.compare import ilike, like
 from fakeflow.search.filter import (
@@ -27,8 +27,10 @@ from fakeflow.search.filter import (
 )
 from fakeflow.search.lexer import Kind, Tok, join_special_comparisons
 from fakeflow.search.paging import decode_offset_token, encode_offset_token, validate_max_results
+from fakeflow.state import trace_analytics as analytics
 from fakeflow.state.errors import BAD_REQUEST, INTERNAL_ERROR, MlflowError, invalid
 from fakeflow.state.traces import SOURCE_RUN, TRACE_NAME_TAG, Assessment, Trace, TraceStore
+from fakeflow.state.validation import check_sqlite_integer
 
 MAX_RESULTS = 50000
 ATTRIBUTE, TAG, METADATA, SPAN = "attribute", "tag", "request_metadata", "span"
@@ -59,7 +61,7 @@ TO_TAG = {"name": TRACE_NAME_TAG, "prompt": "mlflow.linkedPrompts"}
 TO_METADATA = {"run_id": SOURCE_RUN}
 TO_ATTRIBUTE = {"timestamp": "timestamp_ms", "execution_time": "execution_time_ms",
                 "end_time": "end_time_ms"}
-SESSION_KEY = "mlflow.trace.session"
+SESSION_KEY = analytics.SESSION_KEY
 ANALYTICS = {"mlflow.trace.tokenUsage": ("input_tokens", "output_tokens", "total_tokens",
                                          "cache_read_input_tokens",
                                          "cache_creation_input_tokens",
@@ -539,9 +541,8 @@ def _analytics_test(key: str, comparator: str, value: Any) -> TracePredicate:
         parsed = json.loads(value)
     except (TypeError, ValueError):
         parsed = None
-    from fakeflow.search.trace_metrics import _finite_float, _token_count
-
-    convert = _token_count if key == "mlflow.trace.tokenUsage" else _finite_float
+    convert = (analytics.token_count if key == analytics.TOKEN_USAGE_KEY
+               else analytics.finite_float)
     normalized: dict[str, Any] = {}
     if isinstance(parsed, dict) and set(parsed) <= set(columns):
         normalized = {k: v for k in columns if (v := convert(parsed.get(k))) is not None}
@@ -739,6 +740,19 @@ def _bind_error() -> MlflowError:
     return MlflowError(SQL_TUPLE_MESSAGE, BAD_REQUEST)
 
 
+def lazy_traces(store: TraceStore, experiment_ids: Iterable[str]) -> Callable[[], list[Trace]]:
+    """The experiments' traces, copied from the store on first call only (a filter needs them
+    only for session-wide assessments; the search itself reads them once)."""
+    cache: list[list[Trace]] = []
+
+    def scoped() -> list[Trace]:
+        if not cache:
+            cache.append(store.in_experiments(experiment_ids))
+        return cache[0]
+
+    return scoped
+
+
 def search_traces(store: TraceStore, experiment_ids: list[str], filter_string: str | None,
                   max_results: int, order_by: list[str], page_token: str | None,
                   ) -> tuple[list[Trace], str | None]:
@@ -756,20 +770,12 @@ def search_traces(store: TraceStore, experiment_ids: list[str], filter_string: s
         except ValueError as error:  # MLflow's int() crash, reported as an internal error
             raise MlflowError(str(error), INTERNAL_ERROR)
     keys = order_keys(order_by)
-    scoped_cache: list[list[Trace]] = []
-
-    def scoped() -> list[Trace]:
-        if not scoped_cache:
-            scoped_cache.append(store.in_experiments(wanted))
-        return scoped_cache[0]
-
+    scoped = lazy_traces(store, wanted)
     clauses = parse_filter(filter_string or None)
     query = compile_filter(clauses, scoped)
     offset = decode_offset_token(page_token)
     if binds_tuple(clauses):
         raise _bind_error()
-    from fakeflow.state.validation import check_sqlite_integer
-
     for experiment_id in wanted:  # SQLite binds them when the query runs
         check_sqlite_integer(int(experiment_id))
     found = [t for t in scoped() if query.matches(t)]
