@@ -24,6 +24,7 @@ from urllib3.util.retry import Retry
 
 from fakeflow.control import ENV_CLIENT_TIMEOUT, ENV_TIMED_OUT
 from fakeflow.web.security import ENV_IN_PROCESS
+from fakeflow.web.status import status_line
 
 WSGIApp = Callable[..., Any]
 
@@ -126,8 +127,10 @@ class WSGIAdapter(HTTPAdapter):
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-        code, _, reason = captured[0].partition(" ")
-        return _Answer(int(code), reason, captured[1], data, bool(environ.get(ENV_TIMED_OUT)))
+        code = int(captured[0].partition(" ")[0])
+        # the standard phrase whatever the app wrote, as fakeflow's server (and uvicorn) send it
+        reason = status_line(code).partition(" ")[2]
+        return _Answer(code, reason, captured[1], data, bool(environ.get(ENV_TIMED_OUT)))
 
     def _response(self, request: requests.PreparedRequest, answer: _Answer) -> requests.Response:
         """What ``HTTPAdapter.build_response`` makes, with the body already read: the answer is
