@@ -127,17 +127,7 @@ def _issue_assessment(request: BadRequest, real: Answer, fake: Answer) -> bool:
     return "/assessments" in request.path and b'"issue"' in (request.body or b"")
 
 
-def _empty_brackets_in_a_filter(request: BadRequest, real: Answer, fake: Answer) -> bool:
-    # sqlparse reads "[]" as one (empty bracketed) name, fakeflow's lexer as "[" and "]", so the
-    # refusal quotes "[]" against "[, ]" (status and code agree). Not fixed yet: the fix belongs
-    # to fakeflow/search/lexer.py, shared by every search grammar.
-    return (real.status == fake.status == 400 and isinstance(fake.error[1], str)
-            and fake.error[1].startswith("Invalid clause(s) in filter string: ")
-            and fake.error[1].replace("[, ]", "[]") == real.error[1])
-
-
 KNOWN_DIVERGENCES: dict[str, Callable[[BadRequest, Answer, Answer], bool]] = {
-    "an empty bracketed name in a filter is quoted split": _empty_brackets_in_a_filter,
     "issue assessments are not modelled": _issue_assessment,
     "relative local model source quoted below the server's cwd": _local_source_below_the_servers_cwd,
     "chunked request body": _chunked_body,

@@ -92,7 +92,8 @@ def test_reserved_words(text: str, kinds: list[str]) -> None:
 
 _GROUPS = {"Identifier": Kind.IDENTIFIER.value, "Comparison": Kind.COMPARE.value,
            "Parenthesis": Kind.PAREN.value, "Function": Kind.FUNCTION.value,
-           "IdentifierList": Kind.LIST.value, "Operation": Kind.OPERATION.value}
+           "IdentifierList": Kind.LIST.value, "Operation": Kind.OPERATION.value,
+           "SquareBrackets": Kind.BRACKETS.value}
 
 
 def grouped_theirs(text: str) -> list[tuple[str, str]]:
@@ -125,4 +126,28 @@ def test_filters_group_as_sqlparse_groups_them(text: str | None) -> None:
     ("a = 1 AND b = 2", [("compare", "a = 1"), ("keyword", "AND"), ("compare", "b = 2")]),
 ])
 def test_chained_comparisons(text: str, expected: list[tuple[str, str]]) -> None:
+    assert grouped_ours(text) == expected == grouped_theirs(text)
+
+
+_FILTERISH = ["[", "]", "[]", "[x]", "a", "tags", ".", "b", "=", "!=", "1", "'v'", '"s"', "`k`", "AND",
+              "IN", "IS", "NULL", "NOT", "LIKE", " ", "(", ")", "f", ",", "+", "-", "*", "?", "ASC",
+              "DESC", "NULLS", "WITH", "select"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=st.lists(st.sampled_from(_FILTERISH), min_size=1, max_size=9).map("".join))
+def test_filter_shaped_text_groups_as_sqlparse_groups_it(text: str) -> None:
+    # What a caller may type where a filter is expected, brackets and stray operators included:
+    # MLflow quotes these groups back in its "Invalid clause(s)" messages.
+    assert grouped_ours(text) == grouped_theirs(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[]", [("brackets", "[]")]),
+    ("a[1].b", [("identifier", "a[1].b")]),  # "[1].b" is dotted, then "a" takes it as an alias
+    ("a..b", [("identifier", "a..b")]),
+    ("a.'x'.b", [("identifier", "a.'x'"), ("punct", "."), ("identifier", "b")]),
+    ("-,+", [("operator", "-"), ("punct", ","), ("operator", "+")]),
+])
+def test_brackets_periods_and_lists(text: str, expected: list[tuple[str, str]]) -> None:
     assert grouped_ours(text) == expected == grouped_theirs(text)

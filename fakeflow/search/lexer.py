@@ -42,6 +42,7 @@ class Kind(Enum):
     # Grouped kinds
     IDENTIFIER = "identifier"
     PAREN = "paren"
+    BRACKETS = "brackets"  # [...] (never valid in a filter)
     FUNCTION = "function"
     COMPARE = "compare"  # a grouped comparison: parts = [left, operator, right] or [left, op]
     LIST = "list"  # comma-separated group (never valid in a filter)
@@ -165,16 +166,23 @@ def _join(kind: Kind, parts: list[Tok]) -> Tok:
     return Tok(kind, "".join(p.text for p in parts), tuple(parts))
 
 
-def _group_parens(tokens: list[Tok]) -> list[Tok]:
+def _group_matching(tokens: list[Tok], opener: str, closer: str, kind: Kind) -> list[Tok]:
+    """Group ``opener ... closer`` spans, innermost first; an unmatched closer stays as it is.
+
+    As in the SQL grouper, square brackets are grouped before parentheses, and each pass looks
+    inside the groups the other made (so ``[(x)]`` holds a parenthesis, and ``([)]`` groups
+    ``[)]`` and leaves ``(`` open)."""
     out: list[Tok] = []
     stack: list[int] = []
     for tok in tokens:
+        if tok.parts and tok.kind is not kind:
+            tok = Tok(tok.kind, tok.text, tuple(_group_matching(list(tok.parts), opener, closer, kind)))
         out.append(tok)
-        if tok.kind is Kind.PUNCT and tok.text == "(":
+        if tok.kind is Kind.PUNCT and tok.text == opener:
             stack.append(len(out) - 1)
-        elif tok.kind is Kind.PUNCT and tok.text == ")" and stack:
+        elif tok.kind is Kind.PUNCT and tok.text == closer and stack:
             start = stack.pop()
-            group = _join(Kind.PAREN, out[start:])
+            group = _join(kind, out[start:])
             del out[start:]
             out.append(group)
     return out
@@ -183,7 +191,8 @@ def _group_parens(tokens: list[Tok]) -> list[Tok]:
 def _group_functions(tokens: list[Tok]) -> list[Tok]:
     """A name followed (blanks allowed) by a parenthesis is a function call."""
     return _glue_to_previous(tokens, lambda t: t.kind is Kind.PAREN,
-                             lambda t: t.kind is Kind.NAME, Kind.FUNCTION)
+                             lambda t: t.kind in (Kind.NAME, Kind.PLACEHOLDER, Kind.BUILTIN),
+                             Kind.FUNCTION)
 
 
 def _next_solid(tokens: list[Tok], index: int) -> int | None:
@@ -244,34 +253,61 @@ def _glue_to_previous(
     return out
 
 
-def _group_identifiers(tokens: list[Tok]) -> list[Tok]:
-    """Dotted names (``tags."a.b"``, ``metrics.`x` ``) and lone names become identifiers."""
+_PERIOD_LEFT = (Kind.NAME, Kind.SYMBOL, Kind.IDENTIFIER, Kind.BRACKETS)
+_PERIOD_RIGHT = (Kind.NAME, Kind.SYMBOL, Kind.STRING, Kind.FUNCTION, Kind.BRACKETS)
+
+
+def _group_periods(tokens: list[Tok]) -> list[Tok]:
+    """Dotted names (``tags."a.b"``, ``metrics.`x` ``, ``a.``) become identifiers.
+
+    Like the SQL grouper, after a dot swallowed the name to its right, the next dot asks
+    whether that *name* may stand left of a dot: ``a.b.c`` is one identifier, but after
+    ``a.'x'`` or ``a.*`` the chain stops."""
     out: list[Tok] = []
+    left_ok = False  # may the last solid token stand left of a dot?
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok.kind in (Kind.NAME, Kind.SYMBOL):
-            parts = [tok]
-            j = i + 1
-            while True:
-                dot = _next_solid(tokens, j)
-                if dot is None or tokens[dot].text != ".":
-                    break
-                after = _next_solid(tokens, dot + 1)
-                nxt = tokens[after] if after is not None else None
-                if nxt is not None and nxt.kind in (Kind.NAME, Kind.SYMBOL, Kind.STRING, Kind.FUNCTION):
-                    parts.extend(tokens[j : after + 1])
-                    j = after + 1
-                else:
-                    parts.extend(tokens[j : dot + 1])
-                    j = dot + 1
-                    break
-            out.append(_join(Kind.IDENTIFIER, parts))
-            i = j
-        else:
+        if tok.kind is Kind.WS:
             out.append(tok)
             i += 1
+            continue
+        if tok.kind is Kind.PUNCT and tok.text == "." and left_ok:
+            start = _prev_solid(out, len(out) - 1)
+            assert start is not None
+            after = _next_solid(tokens, i + 1)
+            right = tokens[after] if after is not None else None
+            if right is not None and (right.kind in _PERIOD_RIGHT
+                                      or (right.kind is Kind.OPERATOR and right.text == "*")):
+                merged = _join(Kind.IDENTIFIER, out[start:] + tokens[i : after + 1])
+                left_ok = right.kind in _PERIOD_LEFT
+                i = after + 1
+            else:
+                merged = _join(Kind.IDENTIFIER, out[start:] + [tok])
+                left_ok = True
+                i += 1
+            del out[start:]
+            out.append(merged)
+            continue
+        out.append(tok)
+        left_ok = tok.kind in _PERIOD_LEFT
+        i += 1
     return out
+
+
+def _group_arrays(tokens: list[Tok]) -> list[Tok]:
+    """A bracket group after a name, identifier, function or bracket group is a subscript:
+    ``a[1]``, ``f(x)[1]``, ``[1][2]`` are single identifiers."""
+    return _glue_to_previous(
+        tokens, lambda t: t.kind is Kind.BRACKETS,
+        lambda t: t.kind in (Kind.NAME, Kind.SYMBOL, Kind.IDENTIFIER, Kind.FUNCTION, Kind.BRACKETS),
+        Kind.IDENTIFIER)
+
+
+def _group_identifiers(tokens: list[Tok]) -> list[Tok]:
+    """What is left of the names, bare or quoted, becomes an identifier each."""
+    return [_join(Kind.IDENTIFIER, [t]) if t.kind in (Kind.NAME, Kind.SYMBOL) else t
+            for t in tokens]
 
 
 _OPERANDS = (
@@ -305,20 +341,32 @@ def _group_comparisons(tokens: list[Tok]) -> list[Tok]:
 _LISTABLE = (
     Kind.FUNCTION, Kind.IDENTIFIER, Kind.COMPARE, Kind.LIST, Kind.INT, Kind.FLOAT,
     Kind.STRING, Kind.SYMBOL, Kind.NAME, Kind.PLACEHOLDER, Kind.KEYWORD, Kind.OPERATION,
-    Kind.OPERATOR,
 )
+
+
+# Keywords the SQL lexer types more narrowly (sort order, DDL, DCL, CTE): its list grouping
+# compares token types exactly, so these never join a list.
+_SUBTYPED_KEYWORD = re.compile(
+    r"(ASC|DESC|NULLS\s+(FIRST|LAST)|CREATE|DROP|ALTER|TRUNCATE|GRANT|REVOKE|WITH)\b", re.I)
+
+
+def _is_listable(tok: Tok) -> bool:
+    # of the operators, only the wildcard may be listed (``*, a``); ``-, +`` stays apart
+    if tok.kind is Kind.KEYWORD:
+        return not _SUBTYPED_KEYWORD.match(tok.text)
+    return tok.kind in _LISTABLE or (tok.kind is Kind.OPERATOR and tok.text == "*")
 
 
 def _group_lists(tokens: list[Tok]) -> list[Tok]:
     """A comma between two list-able tokens glues them into one (never valid) list token."""
     return _glue_around(
-        tokens, lambda t: t.kind is Kind.PUNCT and t.text == ",", lambda t: t.kind in _LISTABLE,
+        tokens, lambda t: t.kind is Kind.PUNCT and t.text == ",", _is_listable,
         lambda parts: _join(Kind.LIST, parts),
     )
 
 
 _ARITH_OPERANDS = (
-    Kind.PAREN, Kind.FUNCTION, Kind.IDENTIFIER, Kind.OPERATION,
+    Kind.PAREN, Kind.BRACKETS, Kind.FUNCTION, Kind.IDENTIFIER, Kind.OPERATION,
     Kind.INT, Kind.FLOAT, Kind.STRING, Kind.SYMBOL, Kind.NAME, Kind.PLACEHOLDER,
 )
 
@@ -362,8 +410,11 @@ def _group_aliased(tokens: list[Tok]) -> list[Tok]:
 
 def group(tokens: list[Tok]) -> list[Tok]:
     """Group a flat statement the way the SQL lexer's grouping passes would."""
-    grouped = _group_parens(tokens)
+    grouped = _group_matching(tokens, "[", "]", Kind.BRACKETS)
+    grouped = _group_matching(grouped, "(", ")", Kind.PAREN)
     grouped = _group_functions(grouped)
+    grouped = _group_periods(grouped)
+    grouped = _group_arrays(grouped)
     grouped = _group_identifiers(grouped)
     grouped = _group_order(grouped)
     grouped = _group_operations(grouped)

@@ -97,7 +97,7 @@ def clause(draw: st.DrawFn, vocab: Vocabulary) -> str:
 def filter_string(draw: st.DrawFn, vocab: Vocabulary) -> str | None:
     shape = draw(st.integers(0, 19))
     if shape == 0:
-        return draw(st.sampled_from([None, "", " ", ";", "()", "AND", "'x'", "1 = 1"]))
+        return draw(st.sampled_from([None, "", " ", ";", "()", "AND", "'x'", "1 = 1", "[]", "a[1] = 2"]))
     clauses = draw(st.lists(clause(vocab), min_size=1, max_size=3))
     text = clauses[0]
     for c in clauses[1:]:
@@ -106,7 +106,8 @@ def filter_string(draw: st.DrawFn, vocab: Vocabulary) -> str | None:
     if shape == 1:
         text = f"({text})"
     elif shape == 2:
-        text += draw(st.sampled_from([" AND", " AND ", ";", " ;", "; x = 'y'", " OR", ")"]))
+        text += draw(st.sampled_from([" AND", " AND ", ";", " ;", "; x = 'y'", " OR", ")", " AND []",
+                                      "[1]", " AND [x].y = 1"]))
     elif shape == 3:
         text = draw(st.sampled_from(["AND ", "NOT ", " ", "("])) + text
     return text
