@@ -17,6 +17,7 @@ from pytest_plugin.services import FakeService, TargetService, worker_id
 if TYPE_CHECKING:
     from pytest_plugin.attachments import AttachmentRef
     from pytest_plugin.traces import Traces
+    from fakeflow.state.webhooks import Delivery
 
 _counter = itertools.count()
 
@@ -30,7 +31,8 @@ class FakeflowHandle:
 
     ``url`` is the tracking URI (already in ``$MLFLOW_TRACKING_URI`` and MLflow's own setting);
     ``client`` an ``MlflowClient``; ``rest`` a REST client. With the fake, ``store`` is the live
-    state (seed it, assert on it), ``requests`` what the fake received, and ``fail``/``delay``
+    state (seed it, assert on it), ``requests`` what the fake received,
+    ``webhook_deliveries()`` what it POSTed (or withheld) for webhooks, and ``fail``/``delay``
     inject faults. ``experiment_id`` is where runs go by default: ``"0"`` on the fake, a fresh
     experiment of this test's own on a real server.
     """
@@ -98,6 +100,15 @@ class FakeflowHandle:
         from pytest_plugin.attachments import read
 
         return read(self.rest, ref, trace_id)
+
+    def webhook_deliveries(self, timeout: float = 10.0) -> list["Delivery"]:
+        """Every webhook delivery the fake made or would make during this test, oldest first,
+        once none is still in flight (waits up to ``timeout`` seconds). Each has ``event``
+        (``"model_version.created"``), ``payload`` (MLflow's ``data``), ``url``, ``headers``,
+        ``body`` and its outcome: ``sent``, ``outcome``, ``reason``, ``response_status``."""
+        log = self._app().store.webhooks.deliveries
+        log.wait(timeout)
+        return log.items()
 
     @property
     def requests(self) -> RequestLog:

@@ -113,7 +113,7 @@ class Span:
 class Assessment:
     assessment_id: str
     name: str
-    kind: str  # "feedback" | "expectation"
+    kind: str  # "feedback" | "expectation" | "issue" (name: the issue id; value: its name)
     value: Any
     source_type: str
     source_id: str
@@ -219,6 +219,10 @@ class Trace:
         assert found.kind == "expectation", f"{name!r} is a {found.kind}, not an expectation"
         return found.value
 
+    def issues(self) -> dict[str, str]:
+        """The issues this trace is linked to: issue id -> issue name (valid references)."""
+        return {a.name: a.value for a in self.assessments if a.kind == "issue" and a.valid}
+
 
 class Traces(list):
     """The traces of a test, oldest first."""
@@ -274,9 +278,9 @@ def _ms(timestamp: str | None) -> int:
 def _assessment(doc: dict[str, Any]) -> Assessment:
     import json
 
-    kind = "feedback" if "feedback" in doc else "expectation"
+    kind = next((k for k in ("feedback", "issue") if k in doc), "expectation")
     body = doc.get(kind, {})
-    value = body.get("value")
+    value = body.get("issue_name", "") if kind == "issue" else body.get("value")
     if "serialized_value" in body:
         value = json.loads(body["serialized_value"].get("value", "null"))
     return Assessment(

@@ -120,15 +120,7 @@ def _local_source_below_the_servers_cwd(request: BadRequest, real: Answer, fake:
                 and want[w.end():] == got[g.end():])
 
 
-def _issue_assessment(request: BadRequest, real: Answer, fake: Answer) -> bool:
-    # MLflow 3.17.2 takes a third kind of assessment, an issue reference ({"issue": {...}}),
-    # that fakeflow does not model (it answers "Unknown assessment type"). Adding it needs a
-    # new assessment kind in fakeflow/state/traces.py and its render, search and analytics.
-    return "/assessments" in request.path and b'"issue"' in (request.body or b"")
-
-
 KNOWN_DIVERGENCES: dict[str, Callable[[BadRequest, Answer, Answer], bool]] = {
-    "issue assessments are not modelled": _issue_assessment,
     "relative local model source quoted below the server's cwd": _local_source_below_the_servers_cwd,
     "chunked request body": _chunked_body,
     "request line over 64 KiB": _long_request_line,

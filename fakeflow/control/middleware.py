@@ -188,6 +188,12 @@ class ControlledApp:
         if key == ("DELETE", "/requests"):
             self.log.clear()
             return 200, {}
+        if key == ("GET", "/webhook-deliveries"):
+            deliveries = self.store.webhooks.deliveries
+            return 200, {"deliveries": [d.as_dict() for d in deliveries.items()]}
+        if key == ("DELETE", "/webhook-deliveries"):
+            self.store.webhooks.deliveries.clear()
+            return 200, {}
         if key == ("GET", "/faults"):
             return 200, {"faults": [f.as_dict() for f in self.faults.pending()]}
         if key == ("POST", "/faults"):

@@ -25,6 +25,8 @@ from fakeflow.state.metric_history import MetricHistory, MetricPoint, json_numbe
 from fakeflow.state.registry_snapshot import dump_registry, load_registry
 from fakeflow.state.eval_datasets import decode_eval_datasets
 from fakeflow.state.scorers import decode_scorers
+from fakeflow.state.issues import decode_issues
+from fakeflow.state.webhooks import decode_webhooks
 from fakeflow.state.traces import decode_traces
 from fakeflow.state.tracking import TrackingStore
 
@@ -146,6 +148,8 @@ def dump(store: TrackingStore) -> Snapshot:
             "trace_links": store.traces.export_links(),
             "eval_datasets": store.eval_datasets.export(),
             "scorers": store.scorers.export(),
+            "issues": store.issues.export(),
+            "webhooks": store.webhooks.export(),
         }
 
 
@@ -252,6 +256,8 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
                                        for k, v in dict(trace_links["prompts"]).items()}}
         eval_datasets = decode_eval_datasets(snapshot.get("eval_datasets") or {})
         scorers = decode_scorers(snapshot.get("scorers") or [])
+        issues = decode_issues(snapshot.get("issues") or [])
+        webhooks = decode_webhooks(snapshot.get("webhooks") or [])
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):
             raise
@@ -284,6 +290,8 @@ def load(store: TrackingStore, snapshot: Snapshot) -> None:
         ed = store.eval_datasets
         ed.datasets, ed.records, ed.links = eval_datasets
         store.scorers.scorers = scorers
+        store.issues.issues = issues
+        store.webhooks.adopt(webhooks)
         _load_ids(store, snapshot.get("ids") or {})
         store.artifacts.clear()  # (reset cleared it too) bounds stay as configured
         for directory in artifact_dirs:

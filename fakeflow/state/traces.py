@@ -53,7 +53,7 @@ MAX_LINKS = 100
 
 @dataclass
 class Assessment:
-    """A feedback or an expectation on a trace (``kind`` says which)."""
+    """A feedback, an expectation or an issue reference on a trace (``kind`` says which)."""
 
     assessment_id: str
     name: str
@@ -62,7 +62,7 @@ class Assessment:
     source_id: str
     create_time_ms: int
     last_update_time_ms: int
-    kind: str  # "feedback" | "expectation"
+    kind: str  # "feedback" | "expectation" | "issue" (value {"issue_name": ...}, name = issue id)
     value: Any = None
     #: Feedback only: {"error_code", "error_message", "stack_trace"} as sent.
     error: dict[str, str] | None = None
@@ -577,6 +577,9 @@ class TraceStore:
                 raise invalid("Cannot update expectation value on a Feedback assessment.")
             if "feedback" in changes and found.kind != "feedback":
                 raise invalid("Cannot update feedback value on an Expectation assessment.")
+            if found.kind == "issue":  # MLflow's update reads a value an issue reference lacks
+                raise MlflowError("'IssueReference' object has no attribute 'value'",
+                                  "INTERNAL_ERROR")
             if "name" in changes:
                 found.name = changes["name"]
             if "expectation" in changes:

@@ -94,6 +94,12 @@ class TrackingStore:
         from fakeflow.state.scorers import ScorerStore
 
         self.scorers = ScorerStore(self)  # registered GenAI scorers, same lock
+        from fakeflow.state.issues import IssueStore
+
+        self.issues = IssueStore(self)  # GenAI issues found in traces, same lock
+        from fakeflow.state.webhooks import WebhookStore
+
+        self.webhooks = WebhookStore(self)  # model-registry webhooks and their deliveries
         self.reset()
 
     # ---- lifecycle of the whole store -------------------------------------------------------
@@ -115,6 +121,8 @@ class TrackingStore:
             self.traces.reset()
             self.eval_datasets.reset()
             self.scorers.reset()
+            self.issues.reset()
+            self.webhooks.reset()
             self.artifacts.clear()
             now = self.clock.now_ms()
             self._add_experiment(

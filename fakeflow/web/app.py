@@ -8,7 +8,7 @@ import functools
 import logging
 from typing import Any, Callable, Iterable, Sequence
 
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -57,19 +57,26 @@ class _Routing:
         self.exact: dict[str, dict[str, Handler]] = {}
         #: Handlers that stream their own request body, so run without the store lock.
         self.unlocked: set[Handler] = set()
-        rules = []
+        rules, literal_rules = [], []
         for index, route in enumerate(all_routes() if routes is None else routes):
             endpoint = f"r{index}"
             self.handlers[endpoint] = route.handler
             if not route.locked:
                 self.unlocked.add(route.handler)
-            literal = {"merge_slashes": False, "strict_slashes": False} if route.literal_slashes else {}
-            rules.append(_MatchingRule(route.path, methods=list(route.methods), endpoint=endpoint,
-                                       **literal))
+            if route.fastapi:
+                rule = _MatchingRule(route.path, methods=list(route.methods), endpoint=endpoint,
+                                     merge_slashes=False, strict_slashes=not route.path.endswith("/"))
+                rule.methods = set(route.methods)  # FastAPI adds no HEAD to a GET route
+                literal_rules.append(rule)
+            else:
+                rules.append(_MatchingRule(route.path, methods=list(route.methods), endpoint=endpoint))
             if "<" not in route.path:
                 by_method = self.exact.setdefault(route.path, {})
                 for method in route.methods:
                     by_method[method] = route.handler
+        #: MLflow's FastAPI routes, asked first: only their own methods, slashes as written.
+        self.fastapi_map = Map(literal_rules) if literal_rules else None
+        #: The Flask app behind them, which gets every request FastAPI does not take.
         self.map = Map(rules)
 
 
@@ -85,11 +92,6 @@ def _legacy_routing() -> _Routing:
     from fakeflow.dialects.legacy_rest import legacy_routes  # loaded only when asked for
 
     return _Routing([*all_routes(), *legacy_routes()])
-
-
-#: Paths MLflow serves only through a FastAPI route (POST): any other method reaches its Flask
-#: app, which has no such path (404, not 405).
-_FASTAPI_ONLY = frozenset({"/v1/traces"})
 
 
 class FakeflowApp:
@@ -140,15 +142,26 @@ class FakeflowApp:
         return [data]
 
     def _dispatch_via_map(self, request: Request) -> Response:
-        if request.path in _FASTAPI_ONLY:  # another method falls through to Flask: no such path
-            return NotFound().get_response(request.environ)
+        if self._routing.fastapi_map is not None:
+            try:
+                endpoint, _ = self._routing.fastapi_map.bind_to_environ(request.environ).match()
+            except HTTPException:  # no FastAPI route for this path and method: Flask's turn
+                pass
+            else:
+                return self._respond(endpoint, request)
         adapter = self._routing.map.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
             return self._options(adapter, request)
         try:
             endpoint, _ = adapter.match()
+        except MethodNotAllowed as error:  # Flask answers OPTIONS on every route, and says so
+            error.valid_methods = sorted({*(error.valid_methods or ()), "OPTIONS"})
+            return error.get_response(request.environ)
         except HTTPException as error:
             return error.get_response(request.environ)
+        return self._respond(endpoint, request)
+
+    def _respond(self, endpoint: str, request: Request) -> Response:
         outcome = self._run(self._routing.handlers[endpoint], request)
         if isinstance(outcome, Response):
             return outcome

@@ -14,6 +14,7 @@ from fakeflow.state.errors import API_DOCS_HINT, invalid
 from fakeflow.state.registry import RegistryStore
 from fakeflow.state.registry_entities import ModelVersion
 from fakeflow.state.tracking import TrackingStore
+from fakeflow.web import registry_events as events
 from fakeflow.web import registry_messages as m
 from fakeflow.web import registry_render as render
 from fakeflow.web.parsing import (
@@ -75,9 +76,11 @@ def create_registered_model(store: TrackingStore, request: Request) -> Payload:
     msg = read_request(request, m.CREATE_REGISTERED_MODEL, [
         NAME, ("tags", [ARRAY]), ("description", [STRING]),
     ])
+    tags = _pairs(msg.get("tags", []))
     model = _registry(store).create_registered_model(
-        msg.get("name", ""), _pairs(msg.get("tags", [])), msg.get("description", "")
+        msg.get("name", ""), tags, msg.get("description", "")
     )
+    events.registered_model_created(store, msg.get("name", ""), tags, msg.get("description", ""))
     return {"registered_model": render.registered_model(model)}
 
 
@@ -137,12 +140,14 @@ def set_registered_model_tag(store: TrackingStore, request: Request) -> Payload:
         NAME, ("key", REQUIRED_STRING), ("value", [STRING]),
     ])
     _registry(store).set_registered_model_tag(msg.get("name", ""), msg.get("key", ""), msg.get("value", ""))
+    events.registered_model_tag_set(store, msg.get("name", ""), msg.get("key", ""), msg.get("value", ""))
     return {}
 
 
 def delete_registered_model_tag(store: TrackingStore, request: Request) -> Payload:
     msg = read_request(request, m.DELETE_REGISTERED_MODEL_TAG, [NAME, ("key", REQUIRED_STRING)])
     _registry(store).delete_registered_model_tag(msg.get("name", ""), msg.get("key", ""))
+    events.registered_model_tag_deleted(store, msg.get("name", ""), msg.get("key", ""))
     return {}
 
 
@@ -153,12 +158,14 @@ def set_registered_model_alias(store: TrackingStore, request: Request) -> Payloa
         NAME, ("alias", REQUIRED_STRING), VERSION,
     ])
     _registry(store).set_registered_model_alias(msg.get("name", ""), msg.get("alias", ""), msg.get("version", ""))
+    events.alias_set(store, msg.get("name", ""), msg.get("alias", ""), msg.get("version", ""))
     return {}
 
 
 def delete_registered_model_alias(store: TrackingStore, request: Request) -> Payload:
     msg = read_request(request, m.DELETE_REGISTERED_MODEL_ALIAS, [NAME, ("alias", REQUIRED_STRING)])
     _registry(store).delete_registered_model_alias(msg.get("name", ""), msg.get("alias", ""))
+    events.alias_deleted(store, msg.get("name", ""), msg.get("alias", ""))
     return {}
 
 
@@ -176,11 +183,13 @@ def create_model_version(store: TrackingStore, request: Request) -> Payload:
         ("run_link", [STRING]), ("description", [STRING]), ("model_id", [STRING]),
     ])
     registry = _registry(store)
+    tags = _pairs(msg.get("tags", []))
     mv = registry.create_model_version(
         msg.get("name", ""), msg.get("source", ""), msg.get("run_id", ""),
-        _pairs(msg.get("tags", [])), msg.get("run_link", ""), msg.get("description", ""),
+        tags, msg.get("run_link", ""), msg.get("description", ""),
         msg.get("model_id", ""), has_run_id="run_id" in msg, has_model_id="model_id" in msg,
     )
+    events.model_version_created(store, msg.get("name", ""), tags, msg.get("description", ""), mv)
     return _version(registry, mv)
 
 
@@ -262,10 +271,13 @@ def set_model_version_tag(store: TrackingStore, request: Request) -> Payload:
     _registry(store).set_model_version_tag(
         msg.get("name", ""), msg.get("version", ""), msg.get("key", ""), msg.get("value", "")
     )
+    events.model_version_tag_set(store, msg.get("name", ""), msg.get("version", ""),
+                                 msg.get("key", ""), msg.get("value", ""))
     return {}
 
 
 def delete_model_version_tag(store: TrackingStore, request: Request) -> Payload:
     msg = read_request(request, m.DELETE_MODEL_VERSION_TAG, [NAME, VERSION, ("key", REQUIRED_STRING)])
     _registry(store).delete_model_version_tag(msg.get("name", ""), msg.get("version", ""), msg.get("key", ""))
+    events.model_version_tag_deleted(store, msg.get("name", ""), msg.get("version", ""), msg.get("key", ""))
     return {}

@@ -28,10 +28,9 @@ def _area(path: str) -> str:
 
 
 def _not_mlflow(handler: object) -> bool:
-    """Routes left out of the table: dialects (documented with them) and the methods that only
-    exist to answer 404 as MLflow does."""
+    """Routes left out of the table: dialects (documented with them)."""
     module = getattr(handler, "__module__", "") or ""
-    return module.startswith("fakeflow.dialects.") or getattr(handler, "__name__", "") == "fall_through"
+    return module.startswith("fakeflow.dialects.")
 
 
 def route_rows() -> list[tuple[str, str, str, bool]]:

@@ -20,6 +20,8 @@ uis = handlers("fakeflow.web.ui_support_handlers")
 trace_metrics = handlers("fakeflow.web.trace_metrics_handlers")
 scorers = handlers("fakeflow.web.scorer_handlers")
 ed = handlers("fakeflow.web.eval_dataset_handlers")
+issues = handlers("fakeflow.web.issue_handlers")
+wh = handlers("fakeflow.web.webhook_handlers")
 graphql_endpoint = handlers("fakeflow.ui.graphql_api").graphql_endpoint
 
 
@@ -29,8 +31,10 @@ class Route(NamedTuple):
     handler: Callable
     #: False: the handler runs without the store lock (it streams a request body itself).
     locked: bool = True
-    #: True: slashes are matched as written ("//" kept, no redirect to add or drop a "/").
-    literal_slashes: bool = False
+    #: True: MLflow serves it from its FastAPI app, which is asked before Flask: only the methods
+    #: named (no HEAD, no OPTIONS; any other method falls through to Flask, usually a 404) and
+    #: slashes matched as written ("//" kept, no redirect to add or drop a "/").
+    fastapi: bool = False
 
 
 GET, POST = ("GET",), ("POST",)
@@ -144,18 +148,12 @@ UI_SUPPORT_ROUTES: list[Route] = [
     Route("/ajax-api/3.0/mlflow/ui-telemetry", POST, uis.post_ui_telemetry),
     Route("/ajax-api/2.0/mlflow/experiments/search-datasets", POST, uis.search_datasets),
     Route("/ajax-api/2.0/mlflow/gateway-proxy", ("GET", "POST"), uis.gateway_proxy),
-    Route(_ASSISTANT + "/config", GET, uis.assistant_config),
-    # FastAPI routes: no HEAD or OPTIONS; other methods fall through to Flask's 404.
-    Route(_ASSISTANT + "/config", ("HEAD", "OPTIONS", "POST", "DELETE", "PATCH"), uis.fall_through),
-    Route(_ASSISTANT + "/providers", GET, uis.assistant_providers),
-    Route(_ASSISTANT + "/providers", ("HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"),
-          uis.fall_through),
+    Route(_ASSISTANT + "/config", GET, uis.assistant_config, fastapi=True),
+    Route(_ASSISTANT + "/providers", GET, uis.assistant_providers, fastapi=True),
     Route("/ajax-api/3.0/mlflow/jobs/<job_id>", GET, uis.get_job),
     Route("/ajax-api/3.0/mlflow/jobs/cancel/<job_id>", PATCH, uis.get_job),
-    Route("/ajax-api/3.0/jobs/<job_id>", GET, uis.get_job_fastapi),
-    Route("/ajax-api/3.0/jobs/<job_id>", ("POST", "PUT", "PATCH", "DELETE"), uis.fall_through),
-    Route("/ajax-api/3.0/jobs/cancel/<job_id>", PATCH, uis.get_job_fastapi),
-    Route("/ajax-api/3.0/jobs/cancel/<job_id>", ("GET", "POST", "PUT", "DELETE"), uis.fall_through),
+    Route("/ajax-api/3.0/jobs/<job_id>", GET, uis.get_job_fastapi, fastapi=True),
+    Route("/ajax-api/3.0/jobs/cancel/<job_id>", PATCH, uis.get_job_fastapi, fastapi=True),
 ] + [
     route
     for api in ("/api", "/ajax-api")
@@ -173,10 +171,10 @@ GET_PUT = ("GET", "PUT")
 ARTIFACT_ROUTES: list[Route] = [
     Route("/artifacts", GET, art.list_in_root),
     # FastAPI's GET and PUT also take an empty path and one with a leading "/" (Flask: 404).
-    Route("/artifacts/", ("GET", "PUT", "DELETE"), art.artifact_file, locked=False,
-          literal_slashes=True),
+    Route("/artifacts/", GET_PUT, art.artifact_file, locked=False,
+          fastapi=True),
     Route("/artifacts//<path:artifact_path>", GET_PUT, art.artifact_file, locked=False,
-          literal_slashes=True),
+          fastapi=True),
     Route("/artifacts/<path:artifact_path>", ("GET", "PUT", "DELETE"), art.artifact_file,
           locked=False),
     Route("/mpu/create/<path:artifact_path>", POST, art.create_multipart),
@@ -230,7 +228,7 @@ TRACE_ROUTES: list[Route] = [
     for r in routes
 ] + [
     # OTLP/HTTP span export (MLflow's FastAPI router; no /ajax-api twin).
-    Route("/v1/traces", POST, tr.export_otlp, locked=False),
+    Route("/v1/traces", POST, tr.export_otlp, locked=False, fastapi=True),
     # The UI's trace view reads spans as a traces.json download (no /api twin).
     Route("/ajax-api/2.0/mlflow/get-trace-artifact", GET, tr.get_trace_artifact),
     Route("/ajax-api/3.0/mlflow/get-trace-artifact", GET, tr.get_trace_artifact),
@@ -284,6 +282,35 @@ SCORER_ROUTES: list[Route] = [
     )
 ]
 
+# Model-registry webhooks (webhooks.proto) under /api/2.0 and /ajax-api/2.0. The test POSTs to
+# the webhook's URL on the request thread, so it runs without the store lock.
+WEBHOOK_ROUTES: list[Route] = [
+    route
+    for api in ("api", "ajax-api")
+    for route in (
+        Route(f"/{api}/2.0/mlflow/webhooks", POST, wh.create_webhook),
+        Route(f"/{api}/2.0/mlflow/webhooks", GET, wh.list_webhooks),
+        Route(f"/{api}/2.0/mlflow/webhooks/<webhook_id>", GET, wh.get_webhook),
+        Route(f"/{api}/2.0/mlflow/webhooks/<webhook_id>", PATCH, wh.update_webhook),
+        Route(f"/{api}/2.0/mlflow/webhooks/<webhook_id>", DELETE, wh.delete_webhook),
+        Route(f"/{api}/2.0/mlflow/webhooks/<webhook_id>/test", POST, wh.test_webhook,
+              locked=False),
+    )
+]
+
+# GenAI issues under /api/3.0 and its /ajax-api twin (issue detection, ajax-only "issues/invoke",
+# needs an LLM and is not served). "issues/search" is POST only: a GET reads issue "search".
+ISSUE_ROUTES: list[Route] = [
+    route
+    for api in ("api", "ajax-api")
+    for route in (
+        Route(f"/{api}/3.0/mlflow/issues", POST, issues.create_issue),
+        Route(f"/{api}/3.0/mlflow/issues/search", POST, issues.search_issues),
+        Route(f"/{api}/3.0/mlflow/issues/<issue_id>", PATCH, issues.update_issue),
+        Route(f"/{api}/3.0/mlflow/issues/<issue_id>", GET, issues.get_issue),
+    )
+]
+
 
 def all_routes() -> list[Route]:
     routes = [
@@ -297,6 +324,8 @@ def all_routes() -> list[Route]:
     routes += TRACE_ROUTES
     routes += TRACE_METRICS_ROUTES
     routes += SCORER_ROUTES
+    routes += ISSUE_ROUTES
+    routes += WEBHOOK_ROUTES
     routes += EVAL_DATASET_ROUTES
     routes += UI_SUPPORT_ROUTES
     routes += UNHANDLED_RPC_ROUTES

@@ -141,6 +141,10 @@ def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int) -> Asses
         feedback = raw["feedback"]
         value = _as_proto_value(feedback.get("value"))
         error = feedback.get("error")
+    elif raw.get("issue") is not None:
+        # an issue reference: its name is the issue id (never checked), its value the issue name
+        kind = "issue"
+        value = {"issue_name": raw["issue"].get("issue_name", "")}
     else:
         raise invalid("Unknown assessment type: None")
     create = raw.get("create_time") or raw.get("createTime")
@@ -158,10 +162,11 @@ def _assessment_from_json(raw: dict[str, Any], trace_id: str, now: int) -> Asses
         kind=kind, value=value, error=error, serialized_value=serialized,
         span_id=raw.get("span_id") or raw.get("spanId") or "",
         # an Expectation has no rationale in MLflow: one sent with it is dropped
-        rationale=(raw.get("rationale") or None) if kind == "feedback" else None,
+        rationale=(raw.get("rationale") or None) if kind in ("feedback", "issue") else None,
         metadata=_string_map(raw.get("metadata")),
-        overrides=raw.get("overrides") or "",
-        valid=True if raw.get("valid") is None else bool(raw.get("valid")),
+        # MLflow reads an issue reference without its overrides and validity
+        overrides=(raw.get("overrides") or "") if kind != "issue" else "",
+        valid=True if raw.get("valid") is None or kind == "issue" else bool(raw.get("valid")),
     )
 
 
@@ -462,6 +467,7 @@ def create_assessment(store: TrackingStore, request: Request) -> Payload:
     raw = _one_value_kind(msg.get("assessment") or {})  # as far as protobuf parsed it
     assessment = _assessment_from_json(raw, trace_id, store.clock.now_ms())
     assessment.assessment_id = ""  # MLflow makes up its own; the store draws it once accepted
+    assessment.valid = True  # and stores every new assessment as valid, whatever was sent
     created = _traces(store).create_assessment(assessment)
     return {"assessment": render.assessment(created)}
 
@@ -506,6 +512,14 @@ def update_assessment(store: TrackingStore, request: Request) -> Payload:
     # what protobuf parsed: a parse that stopped (in the assessment) before the mask leaves it empty
     raw = msg.get("assessment") or {}
     mask = read_json_body(request)["update_mask"] if "update_mask" in msg else None
+    kept = _one_value_kind(raw)
+    if len(kept) < len(raw):
+        # protobuf refused a second value kind: its parse stopped there, and a mask sent after
+        # the assessment was never read
+        raw = kept
+        keys = list(read_json_body(request))
+        if "update_mask" in keys and keys.index("update_mask") > keys.index("assessment"):
+            mask = None
     changes: dict[str, Any] = {}
     for path in _mask_paths(mask):
         if path == "assessment_name":
@@ -513,6 +527,10 @@ def update_assessment(store: TrackingStore, request: Request) -> Payload:
         elif path == "expectation":
             expectation = raw.get("expectation") or {}
             value = _as_proto_value(expectation.get("value"))
+            if value is None and not (expectation.get("serialized_value")
+                                      or expectation.get("serializedValue")):
+                # MLflow builds an Expectation from the request first, before the store
+                raise invalid("The `value` field must be specified.")
             serialized = None
             if value is not None and not isinstance(value, (int, float, bool, str)):
                 serialized = {"serialization_format": "JSON_FORMAT", "value": json.dumps(value)}

@@ -109,7 +109,7 @@ def assessment(a: Assessment) -> Payload:
         if a.error:
             feedback["error"] = dict(a.error)
         out["feedback"] = feedback
-    else:
+    elif a.kind == "expectation":
         expectation: Payload = {}
         if a.serialized_value is not None:
             expectation["serialized_value"] = dict(a.serialized_value)
@@ -123,6 +123,8 @@ def assessment(a: Assessment) -> Payload:
     if a.overrides:
         out["overrides"] = a.overrides
     out["valid"] = a.valid
+    if a.kind == "issue":  # the last field of MLflow's Assessment message
+        out["issue"] = {"issue_name": (a.value or {}).get("issue_name", "")}
     return out
 
 

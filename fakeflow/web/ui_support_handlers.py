@@ -4,8 +4,8 @@ dataset list of the runs table, and the AI gateway, assistant, job and workspace
 
 fakeflow hosts none of those features, so their routes answer exactly what a 3.17.2
 ``mlflow server`` with none of them configured answers; the UI then shows its "nothing set up"
-states instead of error banners. FastAPI-served routes lack HEAD and OPTIONS and send other
-methods on to Flask, which answers 404 (``fall_through``).
+states instead of error banners. Routes MLflow serves from FastAPI are marked so in the route
+table: the app routes their other methods (HEAD and OPTIONS too) on to the Flask table.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import os
 from typing import Any
 
-from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
 from fakeflow.state.datasets import dataset_summaries
@@ -155,11 +154,6 @@ def assistant_providers(store: TrackingStore, request: Request) -> Response:
     return _fastapi_json(_ASSISTANT_PROVIDERS)
 
 
-def fall_through(store: TrackingStore, request: Request) -> Response:
-    """A method the FastAPI router lacks falls through to Flask, which has no such path."""
-    return NotFound().get_response(request.environ)
-
-
 # ---- jobs: fakeflow runs no background jobs, so every job id is unknown ----------------------
 
 
@@ -173,10 +167,7 @@ def get_job(store: TrackingStore, request: Request) -> Payload:
 
 
 def get_job_fastapi(store: TrackingStore, request: Request) -> Response:
-    """The job router's GET and PATCH cancel: FastAPI's ``{"detail": ...}`` 404; a HEAD,
-    which that router lacks, falls through to Flask's HTML 404."""
-    if request.method == "HEAD":
-        return NotFound().get_response(request.environ)
+    """The job router's GET and PATCH cancel: FastAPI's ``{"detail": ...}`` 404."""
     detail = {"detail": f"Job with ID {_job_id(request)} not found"}
     return Response(json.dumps(detail, separators=(",", ":")), status=404, mimetype="application/json")
 

@@ -86,9 +86,8 @@ def _route(path: str) -> str:
     return path
 
 
-#: The assessment as generated: without MLflow's issue references, which fakeflow does not
-#: model (see KNOWN_DIVERGENCES in the test: MLflow stores one, fakeflow refuses it).
-_ASSESSMENT = Message("Assessment", tuple(f for f in th.ASSESSMENT.fields if f.name != "issue"))
+#: The assessment as generated: every kind, issue references included.
+_ASSESSMENT = th.ASSESSMENT
 CREATE_ASSESSMENT = Message("CreateAssessment", (M("assessment", _ASSESSMENT, repeated=False),))
 UPDATE_ASSESSMENT = Message("UpdateAssessment", (M("assessment", _ASSESSMENT, repeated=False),
                                                  S("update_mask")))

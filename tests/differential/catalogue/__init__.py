@@ -10,7 +10,7 @@ MODULES = (
     "routing", "experiments", "experiment_search", "runs", "metrics", "batch", "inputs", "run_search",
     "extras", "undecodable_ids", "security", "registry", "registry_search", "artifacts",
     "malformed", "logged_models", "graphql", "page_tokens", "traces", "ui_routes", "trace_metrics", "scorers",
-    "eval_datasets", "trace_analytics", "trace_attachments",
+    "eval_datasets", "trace_analytics", "trace_attachments", "issues",
 )
 
 
