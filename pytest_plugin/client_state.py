@@ -25,10 +25,12 @@ CLIENT_ENV = {
     # Export each trace before the traced call returns, so a test sees it at once.
     "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING": "false",
 }
-MANAGED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
-               "MLFLOW_RUN_ID", *CLIENT_ENV)
+MANAGED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID",
+               "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", *CLIENT_ENV)
 
 _UTILS = "mlflow.tracking._tracking_service.utils"
+#: where ``mlflow.set_registry_uri`` keeps its URI; unset, the registry follows the tracking URI
+_REGISTRY_UTILS = "mlflow.tracking._model_registry.utils"
 _FLUENT = "mlflow.tracking.fluent"
 _SERVER_INFO = "mlflow.utils.server_info"
 
@@ -47,7 +49,8 @@ class ClientState:
     def apply(self) -> None:
         environ = os.environ
         self._env = {key: environ.get(key) for key in MANAGED_ENV}
-        for key in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        for key in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID",
+                    "MLFLOW_REGISTRY_URI"):  # the registry is the same server as tracking
             environ.pop(key, None)
         environ.update(CLIENT_ENV)
         environ["MLFLOW_TRACKING_URI"] = self.url
@@ -57,7 +60,9 @@ class ClientState:
         if utils is None or fluent is None:
             self._mlflow = None
             return
+        registry = sys.modules.get(_REGISTRY_UTILS)
         self._mlflow = {
+            "registry_uri": registry._registry_uri if registry is not None else None,
             "tracking_uri": utils._tracking_uri,
             "experiment_id": fluent._active_experiment_id,
             "run_stack": list(fluent._active_run_stack.get()),
@@ -65,6 +70,8 @@ class ClientState:
             "last_model_id": fluent._last_logged_model_id.get(),
         }
         _set_tracking_uri(utils, self.url)
+        if registry is not None:
+            registry._registry_uri = None
         fluent._active_experiment_id = None
         fluent._active_run_stack.set([])
         fluent._last_active_run_id.set(None)
@@ -89,8 +96,11 @@ class ClientState:
 
     def restore(self) -> None:
         utils, fluent = sys.modules.get(_UTILS), sys.modules.get(_FLUENT)
-        saved = self._mlflow or {"tracking_uri": None, "experiment_id": None, "run_stack": [],
-                                 "last_run_id": None, "last_model_id": None}
+        saved = self._mlflow or {"registry_uri": None, "tracking_uri": None, "experiment_id": None,
+                                 "run_stack": [], "last_run_id": None, "last_model_id": None}
+        registry = sys.modules.get(_REGISTRY_UTILS)
+        if registry is not None:
+            registry._registry_uri = saved["registry_uri"]
         if utils is not None and fluent is not None:
             _set_tracking_uri(utils, saved["tracking_uri"])
             fluent._active_experiment_id = saved["experiment_id"]

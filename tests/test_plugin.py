@@ -447,3 +447,32 @@ def test_remember_and_forget_absent_modules():
         forget_absent(marked)
     assert "no_such_module_for_fakeflow" not in sys.modules
     assert "no_such_module_for_fakeflow.sub" not in sys.modules
+
+
+def test_the_registry_follows_the_fake_and_is_restored(pytester, monkeypatch):
+    """A registry URI set outside the test (environment or ``mlflow.set_registry_uri``) must
+    not send the fake's registry calls elsewhere, and is back after the test."""
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "http://127.0.0.1:9/outer-registry")
+    pytester.makepyfile(test_suite="""
+        import os, mlflow
+
+        outer = {}
+
+        def test_outer_setting():
+            mlflow.set_registry_uri("http://127.0.0.1:9/set-outside")
+            outer["env"] = os.environ.get("MLFLOW_REGISTRY_URI")
+
+        def test_inside(fakeflow):
+            assert mlflow.get_registry_uri() == fakeflow.url
+            assert "MLFLOW_REGISTRY_URI" not in os.environ
+            fakeflow.client.create_registered_model("m")
+            assert mlflow.MlflowClient().get_registered_model("m").name == "m"
+            mlflow.set_registry_uri("http://127.0.0.1:9/leaked")
+
+        def test_after():
+            assert os.environ.get("MLFLOW_REGISTRY_URI") == outer["env"]
+            assert mlflow.get_registry_uri() == "http://127.0.0.1:9/set-outside"
+    """)
+    run(pytester).assert_outcomes(passed=3)
+    from mlflow.tracking._model_registry import utils as registry_utils
+    registry_utils._registry_uri = None  # pytester ran in this process

@@ -95,6 +95,14 @@ def _clear(base: str) -> None:
             requests.delete(f"{base}{API}/{webhook['webhook_id']}", timeout=30)
 
 
+@pytest.fixture(autouse=True)
+def _client_settings_of_this_module_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client scripts name their servers; settings left by other tests must not steer them."""
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID",
+                 "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def no_webhooks_left(reference_server: Any, fakeflow_server: Any) -> Iterator[None]:
     """The shared reference server must not keep webhooks to public addresses: a later

@@ -17,12 +17,15 @@ CLIENT_CLOCK_KEYS = frozenset({"start_time", "end_time"})
 
 @contextmanager
 def mlflow_pointed_at(uri: str) -> Iterator[None]:
-    """Point the fluent API at ``uri``; restore tracking URI, active experiment and runs after."""
+    """Point the fluent API at ``uri``; restore the tracking and registry URIs, the active
+    experiment and runs after (a script may set the registry URI itself)."""
     import mlflow
     from mlflow.tracking import fluent
+    from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
     saved_uri = tracking_utils._tracking_uri
+    saved_registry_uri = registry_utils._registry_uri
     saved_experiment = fluent._active_experiment_id
     mlflow.set_tracking_uri(uri)
     try:
@@ -32,6 +35,7 @@ def mlflow_pointed_at(uri: str) -> Iterator[None]:
             mlflow.end_run()
         fluent._active_experiment_id = saved_experiment
         mlflow.set_tracking_uri(saved_uri)
+        registry_utils._registry_uri = saved_registry_uri
 
 
 def _error(call: Callable[[], Any]) -> dict[str, Any]:
