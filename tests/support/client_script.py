@@ -8,6 +8,7 @@ the fluent API stamps with "now"); ``snapshot_normaliser`` masks those.
 from __future__ import annotations
 
 import math
+import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -26,6 +27,8 @@ def mlflow_pointed_at(uri: str) -> Iterator[None]:
 
     saved_uri = tracking_utils._tracking_uri
     saved_registry_uri = registry_utils._registry_uri
+    # set_experiment and set_registry_uri also write these to the environment
+    saved_env = {name: os.environ.get(name) for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_REGISTRY_URI")}
     saved_experiment = fluent._active_experiment_id
     mlflow.set_tracking_uri(uri)
     try:
@@ -36,6 +39,11 @@ def mlflow_pointed_at(uri: str) -> Iterator[None]:
         fluent._active_experiment_id = saved_experiment
         mlflow.set_tracking_uri(saved_uri)
         registry_utils._registry_uri = saved_registry_uri
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _error(call: Callable[[], Any]) -> dict[str, Any]:
