@@ -76,6 +76,8 @@ class _Routing:
                     by_method[method] = route.handler
         #: MLflow's FastAPI routes, asked first: only their own methods, slashes as written.
         self.fastapi_map = Map(literal_rules) if literal_rules else None
+        #: their fixed beginnings: any other path skips the FastAPI map (a miss costs a raise)
+        self.fastapi_prefixes = tuple({rule.rule.split("<", 1)[0] for rule in literal_rules})
         #: The Flask app behind them, which gets every request FastAPI does not take.
         self.map = Map(rules)
 
@@ -142,14 +144,15 @@ class FakeflowApp:
         return [data]
 
     def _dispatch_via_map(self, request: Request) -> Response:
-        if self._routing.fastapi_map is not None:
+        routing = self._routing
+        if routing.fastapi_map is not None and request.path.startswith(routing.fastapi_prefixes):
             try:
-                endpoint, _ = self._routing.fastapi_map.bind_to_environ(request.environ).match()
+                endpoint, _ = routing.fastapi_map.bind_to_environ(request.environ).match()
             except HTTPException:  # no FastAPI route for this path and method: Flask's turn
                 pass
             else:
                 return self._respond(endpoint, request)
-        adapter = self._routing.map.bind_to_environ(request.environ)
+        adapter = routing.map.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
             return self._options(adapter, request)
         try:
