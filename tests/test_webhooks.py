@@ -179,7 +179,7 @@ UPDATE = st.fixed_dictionaries({
 LIST_PARAMS = st.fixed_dictionaries({
     "max_results": _opt(st.one_of(st.integers(-1, 3), st.sampled_from([1000, 1001, "x", "2"]))),
     "page_token": _opt(st.sampled_from(["", "x", "eyJvZmZzZXQiOiAxfQ==", "eyJvZmZzZXQiOiAyfQ==",
-                                        "e30="])),
+                                        "e30=", "eyJvZmZzZXQiOiAtMX0="])),  # offset -1
 }).map(_body)
 
 OPERATION = st.one_of(

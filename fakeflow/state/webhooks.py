@@ -29,7 +29,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from fakeflow.search.paging import decode_offset_token, encode_offset_token
+from fakeflow.search.paging import decode_offset_token, page_slice
 from fakeflow.state.errors import BAD_REQUEST, MlflowError, invalid, not_found
 
 if TYPE_CHECKING:
@@ -329,15 +329,9 @@ class WebhookStore:
         max_results = max_results or 100
         if max_results < 1 or max_results > 1000:
             raise invalid("max_results must be between 1 and 1000.")
-        offset = decode_offset_token(page_token)
         ordered = sorted(self.webhooks.values(),
                          key=lambda w: (w.creation_timestamp, w.seq), reverse=True)
-        start = max(offset, 0) if page_token else 0  # SQLite reads OFFSET -1 as 0
-        page = ordered[start:start + max_results + 1]
-        token = None
-        if len(page) > max_results:
-            page = page[:max_results]
-            token = encode_offset_token(offset + max_results)
+        page, token = page_slice(ordered, decode_offset_token(page_token), max_results)
         return copy.deepcopy(page), token
 
     def update(self, webhook_id: str, name: str | None = None, description: str | None = None,
